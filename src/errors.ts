@@ -1,0 +1,32 @@
+/**
+ * Operational errors of otel-lb (STYLE.md §3): every error that crosses a module boundary is
+ * an {@link OtelLbError} with a stable {@link ErrorCode}. Callers and tests branch on `code`,
+ * never on the message, which is written for the operator: what was wrong, where, and what
+ * to do about it.
+ */
+
+/** Stable error codes, in the style of undici's `UND_ERR_*`. */
+export const ErrorCode = {
+  /** An OTLP protobuf payload is not well formed (truncated, bad length, wrong wire type). */
+  OTLP_MALFORMED: 'ERR_OTLP_MALFORMED',
+  /** A trace ID in an OTLP payload is neither empty nor 16 bytes long. */
+  OTLP_BAD_TRACE_ID: 'ERR_OTLP_BAD_TRACE_ID',
+  /** A hash ring was asked for with an empty endpoint list. */
+  LB_NO_BACKENDS: 'ERR_LB_NO_BACKENDS',
+  /** An unknown hash ring name. */
+  LB_UNKNOWN_RING: 'ERR_LB_UNKNOWN_RING',
+  /** A command-line usage error (exit code 2). */
+  CLI_USAGE: 'ERR_CLI_USAGE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every operational error; `code` is stable, `message` is for humans. */
+export class OtelLbError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OtelLbError';
+    this.code = code;
+  }
+}
