@@ -1,0 +1,30 @@
+/**
+ * The streams a command talks to, passed in so that tests can drive commands in-process.
+ */
+
+import type { Readable, Writable } from 'node:stream';
+
+/** Standard streams of a command. */
+export interface CliIo {
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+}
+
+/** Exit codes: 0 success, 1 failure at run time, 2 bad usage or bad input. */
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Writes `text` and resolves once the stream has taken it (respecting backpressure). */
+export function writeOut(stream: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(text, (err) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}

@@ -1,0 +1,723 @@
+/**
+ * Splits one OTLP export request into one request per backend, on the wire format,
+ * without decoding it into objects.
+ *
+ * Two routing modes:
+ * - **by trace ID**, per item (span, log record): each backend's request holds the items
+ *   whose trace ID maps to it, under copies of their original `Resource*` and `Scope*`
+ *   wrappers (resource, scope, `schema_url` and unknown fields copied byte for byte, with
+ *   fresh length prefixes);
+ * - **by resource attribute `service.name`**, per `Resource*`: whole `Resource*` messages
+ *   are copied as they are.
+ *
+ * Items are never re-encoded: every span or log record reaches its backend byte for byte.
+ * When every item of a request maps to one backend, that backend gets the input buffer
+ * itself. Request-level unknown fields go to every part.
+ *
+ * Behaviour for odd but valid input:
+ * - an item without a trace ID (field absent or zero length) has no trace to keep
+ *   together; all such items of one request go to the backend chosen by
+ *   {@link KeyRouter.keyless}, asked at most once per request;
+ * - a resource without `service.name`, or whose `service.name` is not a string, routes
+ *   with the empty key, so that all of them meet on one backend;
+ * - repeated fields follow protobuf's merge rules: the last `trace_id` of an item wins; the
+ *   first `service.name` attribute of the (merged) resource wins; a `KeyValue.value`
+ *   written twice resolves to the last oneof member set;
+ * - containers without items (an empty `ScopeSpans`, a `ResourceSpans` without scopes)
+ *   carry no data and are left out when a request is split by trace ID;
+ * - a request without items yields no parts.
+ *
+ * Malformed input (truncated varint, a length past the end of its message, a wrong wire
+ * type on a field the walker reads, a group left open or nested too deeply, field number
+ * 0, a trace ID that is neither empty nor 16 bytes) yields a {@link WireFormatError} with
+ * the byte offset. Only the fields the walker reads are validated: bytes inside an item
+ * beyond its top-level field framing are forwarded as they are.
+ *
+ * Cost: one pass over the request's framing plus one copy of the bytes; allocation is a
+ * handful of typed arrays per request and one buffer per part.
+ */
+
+import { ErrorCode } from '../errors.ts';
+import { AttributeField, RequestField, TRACE_ID_BYTES, type SignalShape } from './signal.ts';
+import { WireFault, WireFormatError, WireReader, WireType, lenTag, varintSize, wireTypeName, writeVarint } from './wire.ts';
+
+/**
+ * Maps routing keys to backends. Implemented by the load balancer on top of a hash ring.
+ * Called synchronously during a split; must not throw.
+ */
+export interface KeyRouter {
+  /** Number of backends; every index returned below is in `[0, backendCount)`. */
+  readonly backendCount: number;
+  /** Backend for the key held in `key[start, end)` (a trace ID, or `service.name` bytes). */
+  route(key: Uint8Array, start: number, end: number): number;
+  /** Backend for the items of the current request that have no trace ID. */
+  keyless(): number;
+}
+
+/** One backend's share of a request. */
+export interface SplitPart {
+  /** Backend index, as returned by the {@link KeyRouter}. */
+  readonly backend: number;
+  /** A complete export request of the same signal, ready to send. */
+  readonly bytes: Uint8Array;
+  /** Number of items (spans, log records) in `bytes`. */
+  readonly items: number;
+}
+
+/** Outcome of a split: the parts in ascending backend order, or why the input is invalid. */
+export type SplitResult =
+  | { readonly ok: true; readonly parts: readonly SplitPart[]; readonly items: number }
+  | { readonly ok: false; readonly error: WireFormatError };
+
+const EMPTY = new Uint8Array(0);
+const INITIAL_CAPACITY = 256;
+const SMALL_COPY_BYTES = 32;
+
+/** The bytes of `service.name`. */
+const SERVICE_NAME = new TextEncoder().encode('service.name');
+
+/** How a request is split: the values of the `routing_key` argument that apply to it. */
+export const RoutingKey = {
+  /** Per item, by trace ID. */
+  TRACE_ID: 'traceID',
+  /** Per resource, by the `service.name` resource attribute. */
+  SERVICE: 'service',
+} as const;
+export type RoutingKey = (typeof RoutingKey)[keyof typeof RoutingKey];
+
+/** Splits `request` by `routingKey`; see {@link splitByTraceId} and {@link splitByService}. */
+export function splitRequest(shape: SignalShape, request: Uint8Array, routingKey: RoutingKey, router: KeyRouter): SplitResult {
+  return routingKey === RoutingKey.SERVICE ? splitByService(shape, request, router) : splitByTraceId(shape, request, router);
+}
+
+/** Splits by the trace ID of every item. See the module comment for the rules. */
+export function splitByTraceId(shape: SignalShape, request: Uint8Array, router: KeyRouter): SplitResult {
+  return run(new TraceIdWalk(shape, request, router));
+}
+
+/** Splits by the `service.name` attribute of every resource. See the module comment. */
+export function splitByService(shape: SignalShape, request: Uint8Array, router: KeyRouter): SplitResult {
+  return run(new ServiceWalk(shape, request, router));
+}
+
+function run(walk: Walk): SplitResult {
+  try {
+    walk.scanRequest();
+    return { ok: true, parts: walk.build(), items: walk.items };
+  } catch (err) {
+    return { ok: false, error: walk.describe(err) };
+  }
+}
+
+function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(Math.max(min, a.length * 2));
+  next.set(a);
+  return next;
+}
+
+function copyRange(out: Uint8Array, pos: number, src: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n <= SMALL_COPY_BYTES) {
+    for (let i = 0; i < n; i++) out[pos + i] = src[start + i] as number;
+  } else {
+    out.set(src.subarray(start, end), pos);
+  }
+  return pos + n;
+}
+
+/**
+ * A growable list of [start, end) byte ranges. Ranges of one container are pushed
+ * together; a range adjacent to the container's previous one is merged into it.
+ */
+class RangeList {
+  start = new Int32Array(INITIAL_CAPACITY);
+  end = new Int32Array(INITIAL_CAPACITY);
+  length = 0;
+
+  push(start: number, end: number, containerFirst: number): void {
+    const n = this.length;
+    if (n > containerFirst && this.end[n - 1] === start) {
+      this.end[n - 1] = end;
+      return;
+    }
+    if (n === this.start.length) {
+      this.start = grow(this.start, n + 1);
+      this.end = grow(this.end, n + 1);
+    }
+    this.start[n] = start;
+    this.end[n] = end;
+    this.length = n + 1;
+  }
+
+  /** Copies ranges [first, last) of `src` to `out` at `pos`; returns the position after. */
+  copy(out: Uint8Array, pos: number, src: Uint8Array, first: number, last: number): number {
+    for (let i = first; i < last; i++) pos = copyRange(out, pos, src, this.start[i] as number, this.end[i] as number);
+    return pos;
+  }
+}
+
+/** State shared by both walks: the reader, counters for error context, part assembly. */
+abstract class Walk {
+  readonly shape: SignalShape;
+  readonly buf: Uint8Array;
+  readonly router: KeyRouter;
+  readonly reader: WireReader;
+  items = 0;
+  /** Per backend: number of items. */
+  readonly itemsPerBackend: Int32Array;
+  firstBackend = -1;
+  isSplit = false;
+  /** Request-level fields other than the resources (unknown fields), as [start, end) pairs. */
+  readonly topOthers: number[] = [];
+  topOtherBytes = 0;
+  /** Where the walk is, for error messages: indexes of the current resource, scope, item. */
+  resourceNo = -1;
+  scopeNo = -1;
+  itemNo = -1;
+
+  constructor(shape: SignalShape, buf: Uint8Array, router: KeyRouter) {
+    this.shape = shape;
+    this.buf = buf;
+    this.router = router;
+    this.reader = new WireReader(buf);
+    this.itemsPerBackend = new Int32Array(router.backendCount);
+  }
+
+  /** Walks `Export*ServiceRequest`. */
+  scanRequest(): void {
+    const r = this.reader;
+    const end = this.buf.length;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      const field = tag >>> 3;
+      if (field === RequestField.RESOURCES) {
+        this.resourceNo++;
+        this.expectLen(tag, tagStart, `${this.shape.requestName}.${this.shape.resourcesField}`);
+        const bodyEnd = r.lengthEnd(end);
+        this.scanResource(tagStart, r.pos, bodyEnd);
+        this.scopeNo = -1;
+        r.pos = bodyEnd;
+      } else {
+        this.skipField(tag, tagStart, end);
+        this.topOthers.push(tagStart, r.pos);
+        this.topOtherBytes += r.pos - tagStart;
+      }
+    }
+  }
+
+  /** Walks one `Resource*` whose field starts at `fieldStart` and whose body is [start, end). */
+  abstract scanResource(fieldStart: number, start: number, end: number): void;
+  abstract build(): SplitPart[];
+
+  protected countItem(backend: number): void {
+    this.items++;
+    this.itemsPerBackend[backend] = (this.itemsPerBackend[backend] as number) + 1;
+    if (this.firstBackend !== backend) {
+      if (this.firstBackend < 0) this.firstBackend = backend;
+      else this.isSplit = true;
+    }
+  }
+
+  protected countItems(backend: number, n: number): void {
+    if (n === 0) return;
+    this.items += n;
+    this.itemsPerBackend[backend] = (this.itemsPerBackend[backend] as number) + n;
+    if (this.firstBackend !== backend) {
+      if (this.firstBackend < 0) this.firstBackend = backend;
+      else this.isSplit = true;
+    }
+  }
+
+  /** Skips a field we do not interpret, rejecting field number 0. */
+  protected skipField(tag: number, tagStart: number, end: number): void {
+    const field = tag >>> 3;
+    if (field === 0) throw new WireFault(tagStart, 'field number 0 is not valid');
+    this.reader.skip(field, tag & 7, end, tagStart);
+  }
+
+  protected expectLen(tag: number, tagStart: number, what: string): void {
+    if ((tag & 7) !== WireType.LEN) {
+      throw new WireFault(tagStart, `${what} has wire type ${wireTypeName(tag & 7)}; a length-delimited field was expected`);
+    }
+  }
+
+  /** Parts for the trivial cases; undefined when the request really is split. */
+  protected trivialParts(): SplitPart[] | undefined {
+    if (this.items === 0) return [];
+    if (!this.isSplit) return [{ backend: this.firstBackend, bytes: this.buf, items: this.items }];
+    return undefined;
+  }
+
+  protected writeTopOthers(out: Uint8Array, pos: number): number {
+    const t = this.topOthers;
+    for (let i = 0; i < t.length; i += 2) pos = copyRange(out, pos, this.buf, t[i] as number, t[i + 1] as number);
+    return pos;
+  }
+
+  /** Turns what a scan threw into a {@link WireFormatError} that says where it happened. */
+  describe(err: unknown): WireFormatError {
+    if (!(err instanceof WireFault)) {
+      // Not a wire fault: a bug in the walker. Still a value, never an escaping exception.
+      return new WireFormatError(ErrorCode.OTLP_MALFORMED, this.reader.pos, `internal error while reading the OTLP ${this.shape.signal} request at byte ${this.reader.pos}: ${String(err)}`);
+    }
+    let path = '';
+    if (this.resourceNo >= 0) path += `${this.shape.resourcesField}[${this.resourceNo}]`;
+    if (this.scopeNo >= 0) path += `.${this.shape.scopesField}[${this.scopeNo}]`;
+    if (this.itemNo >= 0) path += `.${this.shape.itemsField}[${this.itemNo}]`;
+    const context = path === '' ? '' : ` (${path})`;
+    const fix =
+      err.code === ErrorCode.OTLP_BAD_TRACE_ID
+        ? 'OTLP trace IDs are 16 bytes, or empty when absent; fix the producer that set it'
+        : 'the payload is not a valid protobuf message: check that the sender speaks OTLP protobuf and that the body is not truncated or still compressed';
+    return new WireFormatError(err.code, err.offset, `invalid OTLP ${this.shape.signal} request at byte ${err.offset}${context}: ${err.message}; ${fix}`, { cause: err });
+  }
+}
+
+/**
+ * Split by trace ID. The scan records "runs": maximal byte ranges of adjacent items of one
+ * scope that go to the same backend (each item's tag and length prefix included), plus the
+ * other fields of every scope and resource split into those before the first item ("head")
+ * and after it ("tail"), so that a canonical input yields canonical outputs.
+ */
+class TraceIdWalk extends Walk {
+  private runStart = new Int32Array(INITIAL_CAPACITY);
+  private runEnd = new Int32Array(INITIAL_CAPACITY);
+  private runBackend = new Int32Array(INITIAL_CAPACITY);
+  private runScope = new Int32Array(INITIAL_CAPACITY);
+  private runs = 0;
+
+  // Scopes and resources are both "containers": other-field ranges [othersFirst, othersEnd)
+  // in the others table, of which the first `head` come before the first child.
+  private scopeResource = new Int32Array(INITIAL_CAPACITY);
+  private scopeOthersFirst = new Int32Array(INITIAL_CAPACITY);
+  private scopeHead = new Int32Array(INITIAL_CAPACITY);
+  private scopeOthersEnd = new Int32Array(INITIAL_CAPACITY);
+  private scopeOtherBytes = new Int32Array(INITIAL_CAPACITY);
+  private scopes = 0;
+
+  private resOthersFirst = new Int32Array(INITIAL_CAPACITY);
+  private resHead = new Int32Array(INITIAL_CAPACITY);
+  private resOthersEnd = new Int32Array(INITIAL_CAPACITY);
+  private resOtherBytes = new Int32Array(INITIAL_CAPACITY);
+  private resources = 0;
+
+  private readonly resOthers = new RangeList();
+  private readonly scopeOthers = new RangeList();
+
+  private keylessBackend = -1;
+  private readonly traceIdField: number;
+
+  constructor(shape: SignalShape, buf: Uint8Array, router: KeyRouter) {
+    super(shape, buf, router);
+    this.traceIdField = shape.traceIdField;
+  }
+
+  scanResource(_fieldStart: number, start: number, end: number): void {
+    const r = this.reader;
+    const res = this.resources;
+    if (res === this.resOthersFirst.length) {
+      this.resOthersFirst = grow(this.resOthersFirst, res + 1);
+      this.resHead = grow(this.resHead, res + 1);
+      this.resOthersEnd = grow(this.resOthersEnd, res + 1);
+      this.resOtherBytes = grow(this.resOtherBytes, res + 1);
+    }
+    this.resources = res + 1;
+    const others = this.resOthers;
+    const first = others.length;
+    let head = -1;
+    let otherBytes = 0;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      if (tag >>> 3 === RequestField.SCOPES) {
+        this.scopeNo++;
+        this.expectLen(tag, tagStart, `${this.shape.resourceName}.${this.shape.scopesField}`);
+        const bodyEnd = r.lengthEnd(end);
+        if (head < 0) head = others.length - first;
+        this.scanScope(res, r.pos, bodyEnd);
+        this.itemNo = -1;
+        r.pos = bodyEnd;
+      } else {
+        this.skipField(tag, tagStart, end);
+        others.push(tagStart, r.pos, first);
+        otherBytes += r.pos - tagStart;
+      }
+    }
+    this.resOthersFirst[res] = first;
+    this.resOthersEnd[res] = others.length;
+    this.resHead[res] = head < 0 ? others.length - first : head;
+    this.resOtherBytes[res] = otherBytes;
+  }
+
+  private scanScope(res: number, start: number, end: number): void {
+    const r = this.reader;
+    const sc = this.scopes;
+    if (sc === this.scopeResource.length) {
+      this.scopeResource = grow(this.scopeResource, sc + 1);
+      this.scopeOthersFirst = grow(this.scopeOthersFirst, sc + 1);
+      this.scopeHead = grow(this.scopeHead, sc + 1);
+      this.scopeOthersEnd = grow(this.scopeOthersEnd, sc + 1);
+      this.scopeOtherBytes = grow(this.scopeOtherBytes, sc + 1);
+    }
+    this.scopes = sc + 1;
+    this.scopeResource[sc] = res;
+    const others = this.scopeOthers;
+    const first = others.length;
+    let head = -1;
+    let otherBytes = 0;
+    const firstRun = this.runs;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      if (tag >>> 3 === RequestField.ITEMS) {
+        this.itemNo++;
+        this.expectLen(tag, tagStart, `${this.shape.scopeName}.${this.shape.itemsField}`);
+        const bodyEnd = r.lengthEnd(end);
+        if (head < 0) head = others.length - first;
+        const backend = this.backendOf(r.pos, bodyEnd);
+        r.pos = bodyEnd;
+        this.countItem(backend);
+        const n = this.runs;
+        if (n > firstRun && this.runBackend[n - 1] === backend && this.runEnd[n - 1] === tagStart) {
+          this.runEnd[n - 1] = bodyEnd;
+        } else {
+          if (n === this.runStart.length) {
+            this.runStart = grow(this.runStart, n + 1);
+            this.runEnd = grow(this.runEnd, n + 1);
+            this.runBackend = grow(this.runBackend, n + 1);
+            this.runScope = grow(this.runScope, n + 1);
+          }
+          this.runStart[n] = tagStart;
+          this.runEnd[n] = bodyEnd;
+          this.runBackend[n] = backend;
+          this.runScope[n] = sc;
+          this.runs = n + 1;
+        }
+      } else {
+        this.skipField(tag, tagStart, end);
+        others.push(tagStart, r.pos, first);
+        otherBytes += r.pos - tagStart;
+      }
+    }
+    this.scopeOthersFirst[sc] = first;
+    this.scopeOthersEnd[sc] = others.length;
+    this.scopeHead[sc] = head < 0 ? others.length - first : head;
+    this.scopeOtherBytes[sc] = otherBytes;
+  }
+
+  /** Finds the item's trace ID (last one wins) and maps it to a backend. */
+  private backendOf(start: number, end: number): number {
+    const r = this.reader;
+    const traceIdField = this.traceIdField;
+    let keyStart = -1;
+    let keyEnd = -1;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      if (tag >>> 3 === traceIdField) {
+        this.expectLen(tag, tagStart, `${this.shape.itemName}.trace_id`);
+        keyEnd = r.lengthEnd(end);
+        keyStart = r.pos;
+        r.pos = keyEnd;
+      } else {
+        this.skipField(tag, tagStart, end);
+      }
+    }
+    const len = keyEnd - keyStart;
+    if (len === TRACE_ID_BYTES) return this.router.route(this.buf, keyStart, keyEnd);
+    if (len === 0) {
+      if (this.keylessBackend < 0) this.keylessBackend = this.router.keyless();
+      return this.keylessBackend;
+    }
+    throw new WireFault(keyStart, `${this.shape.itemName}.trace_id is ${len} bytes long`, ErrorCode.OTLP_BAD_TRACE_ID);
+  }
+
+  build(): SplitPart[] {
+    const trivial = this.trivialParts();
+    if (trivial !== undefined) return trivial;
+
+    // Bucket the runs by backend (a stable counting sort), so that each part is built
+    // from its own runs only, in input order.
+    const backends = this.router.backendCount;
+    const runs = this.runs;
+    const offsets = new Int32Array(backends + 1);
+    for (let i = 0; i < runs; i++) {
+      const slot = (this.runBackend[i] as number) + 1;
+      offsets[slot] = (offsets[slot] as number) + 1;
+    }
+    for (let b = 0; b < backends; b++) offsets[b + 1] = (offsets[b + 1] as number) + (offsets[b] as number);
+    const order = new Int32Array(runs);
+    const fill = offsets.slice(0, backends);
+    for (let i = 0; i < runs; i++) {
+      const b = this.runBackend[i] as number;
+      const at = fill[b] as number;
+      order[at] = i;
+      fill[b] = at + 1;
+    }
+
+    // Sizes of the scope and resource wrappers of one part, in the order they are written.
+    const scopeSizes = new Int32Array(Math.min(runs, this.scopes));
+    const resSizes = new Int32Array(Math.min(runs, this.resources));
+    const parts: SplitPart[] = [];
+    for (let b = 0; b < backends; b++) {
+      const from = offsets[b] as number;
+      const to = offsets[b + 1] as number;
+      if (from === to) continue;
+      const total = this.measure(order, from, to, scopeSizes, resSizes);
+      const out = Buffer.allocUnsafe(total);
+      const written = this.write(out, order, from, to, scopeSizes, resSizes);
+      if (written !== total) throw new Error(`splitter wrote ${written} bytes of ${total}`);
+      parts.push({ backend: b, bytes: out, items: this.itemsPerBackend[b] as number });
+    }
+    return parts;
+  }
+
+  /** Computes wrapper sizes and the total size of the part made of runs order[from, to). */
+  private measure(order: Int32Array, from: number, to: number, scopeSizes: Int32Array, resSizes: Int32Array): number {
+    let total = this.topOtherBytes;
+    let curScope = -1;
+    let curRes = -1;
+    let scopeInner = 0;
+    let resInner = 0;
+    let ns = 0;
+    let nr = 0;
+    for (let k = from; k < to; k++) {
+      const run = order[k] as number;
+      const sc = this.runScope[run] as number;
+      if (sc !== curScope) {
+        if (curScope >= 0) {
+          scopeSizes[ns++] = scopeInner;
+          resInner += 1 + varintSize(scopeInner) + scopeInner;
+        }
+        const res = this.scopeResource[sc] as number;
+        if (res !== curRes) {
+          if (curRes >= 0) {
+            resSizes[nr++] = resInner;
+            total += 1 + varintSize(resInner) + resInner;
+          }
+          curRes = res;
+          resInner = this.resOtherBytes[res] as number;
+        }
+        curScope = sc;
+        scopeInner = this.scopeOtherBytes[sc] as number;
+      }
+      scopeInner += (this.runEnd[run] as number) - (this.runStart[run] as number);
+    }
+    scopeSizes[ns] = scopeInner;
+    resInner += 1 + varintSize(scopeInner) + scopeInner;
+    resSizes[nr] = resInner;
+    total += 1 + varintSize(resInner) + resInner;
+    return total;
+  }
+
+  private write(out: Uint8Array, order: Int32Array, from: number, to: number, scopeSizes: Int32Array, resSizes: Int32Array): number {
+    const buf = this.buf;
+    const resTag = lenTag(RequestField.RESOURCES);
+    const scopeTag = lenTag(RequestField.SCOPES);
+    let pos = this.writeTopOthers(out, 0);
+    let curScope = -1;
+    let curRes = -1;
+    let ns = 0;
+    let nr = 0;
+    for (let k = from; k < to; k++) {
+      const run = order[k] as number;
+      const sc = this.runScope[run] as number;
+      if (sc !== curScope) {
+        if (curScope >= 0) pos = this.scopeOthers.copy(out, pos, buf, (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number), this.scopeOthersEnd[curScope] as number);
+        const res = this.scopeResource[sc] as number;
+        if (res !== curRes) {
+          if (curRes >= 0) pos = this.resOthers.copy(out, pos, buf, (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number), this.resOthersEnd[curRes] as number);
+          curRes = res;
+          out[pos++] = resTag;
+          pos = writeVarint(out, pos, resSizes[nr++] as number);
+          const first = this.resOthersFirst[res] as number;
+          pos = this.resOthers.copy(out, pos, buf, first, first + (this.resHead[res] as number));
+        }
+        curScope = sc;
+        out[pos++] = scopeTag;
+        pos = writeVarint(out, pos, scopeSizes[ns++] as number);
+        const first = this.scopeOthersFirst[sc] as number;
+        pos = this.scopeOthers.copy(out, pos, buf, first, first + (this.scopeHead[sc] as number));
+      }
+      pos = copyRange(out, pos, buf, this.runStart[run] as number, this.runEnd[run] as number);
+    }
+    pos = this.scopeOthers.copy(out, pos, buf, (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number), this.scopeOthersEnd[curScope] as number);
+    pos = this.resOthers.copy(out, pos, buf, (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number), this.resOthersEnd[curRes] as number);
+    return pos;
+  }
+}
+
+/**
+ * Split by `service.name`. Each resource goes whole to one backend; adjacent resources for
+ * the same backend are copied as one range.
+ */
+class ServiceWalk extends Walk {
+  /** [start, end, backend] per range of adjacent resources bound for one backend. */
+  private ranges: number[] = [];
+  private partBytes: Int32Array;
+
+  constructor(shape: SignalShape, buf: Uint8Array, router: KeyRouter) {
+    super(shape, buf, router);
+    this.partBytes = new Int32Array(router.backendCount);
+  }
+
+  scanResource(fieldStart: number, start: number, end: number): void {
+    const r = this.reader;
+    let keyStart = -1;
+    let keyEnd = -1;
+    let items = 0;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      const field = tag >>> 3;
+      if (field === RequestField.SCOPES) {
+        this.scopeNo++;
+        this.expectLen(tag, tagStart, `${this.shape.resourceName}.${this.shape.scopesField}`);
+        const bodyEnd = r.lengthEnd(end);
+        items += this.countScopeItems(r.pos, bodyEnd);
+        this.itemNo = -1;
+        r.pos = bodyEnd;
+      } else if (field === RequestField.RESOURCE) {
+        this.expectLen(tag, tagStart, `${this.shape.resourceName}.resource`);
+        const bodyEnd = r.lengthEnd(end);
+        if (keyStart < 0) {
+          const found = this.findServiceName(r.pos, bodyEnd);
+          if (found !== undefined) [keyStart, keyEnd] = found;
+        }
+        r.pos = bodyEnd;
+      } else {
+        this.skipField(tag, tagStart, end);
+      }
+    }
+    const backend = keyStart < 0 ? this.router.route(EMPTY, 0, 0) : this.router.route(this.buf, keyStart, keyEnd);
+    this.countItems(backend, items);
+    this.partBytes[backend] = (this.partBytes[backend] as number) + end - fieldStart;
+    const ranges = this.ranges;
+    const n = ranges.length;
+    if (n > 0 && ranges[n - 1] === backend && ranges[n - 2] === fieldStart) {
+      ranges[n - 2] = end;
+    } else {
+      ranges.push(fieldStart, end, backend);
+    }
+  }
+
+  private countScopeItems(start: number, end: number): number {
+    const r = this.reader;
+    let n = 0;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      if (tag >>> 3 === RequestField.ITEMS) {
+        this.itemNo++;
+        this.expectLen(tag, tagStart, `${this.shape.scopeName}.${this.shape.itemsField}`);
+        r.pos = r.lengthEnd(end);
+        n++;
+      } else {
+        this.skipField(tag, tagStart, end);
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Looks for the first `service.name` attribute in one occurrence of `Resource`. Returns
+   * the string value's byte range (empty when the value is not a string), or undefined when
+   * this occurrence has no such attribute.
+   */
+  private findServiceName(start: number, end: number): [number, number] | undefined {
+    const r = this.reader;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      if (tag >>> 3 === AttributeField.RESOURCE_ATTRIBUTES) {
+        this.expectLen(tag, tagStart, 'Resource.attributes');
+        const kvEnd = r.lengthEnd(end);
+        const found = this.serviceNameValue(r.pos, kvEnd);
+        r.pos = kvEnd;
+        if (found !== undefined) return found;
+      } else {
+        this.skipField(tag, tagStart, end);
+      }
+    }
+    return undefined;
+  }
+
+  /** For a `KeyValue` whose key is `service.name`, the string value's range; else undefined. */
+  private serviceNameValue(start: number, end: number): [number, number] | undefined {
+    const r = this.reader;
+    const buf = this.buf;
+    let keyStart = -1;
+    let keyEnd = -1;
+    let valueStart = 0;
+    let valueEnd = 0;
+    let isString = false;
+    r.pos = start;
+    while (r.pos < end) {
+      const tagStart = r.pos;
+      const tag = r.uint32(end);
+      const field = tag >>> 3;
+      if (field === AttributeField.KEY) {
+        this.expectLen(tag, tagStart, 'KeyValue.key');
+        keyEnd = r.lengthEnd(end);
+        keyStart = r.pos;
+        r.pos = keyEnd;
+      } else if (field === AttributeField.VALUE) {
+        this.expectLen(tag, tagStart, 'KeyValue.value');
+        const anyEnd = r.lengthEnd(end);
+        // AnyValue occurrences merge; the last oneof member set wins.
+        while (r.pos < anyEnd) {
+          const at = r.pos;
+          const t = r.uint32(anyEnd);
+          const f = t >>> 3;
+          if (f === AttributeField.STRING_VALUE) {
+            this.expectLen(t, at, 'AnyValue.string_value');
+            valueEnd = r.lengthEnd(anyEnd);
+            valueStart = r.pos;
+            r.pos = valueEnd;
+            isString = true;
+          } else {
+            this.skipField(t, at, anyEnd);
+            if (f <= AttributeField.LAST_ANY_VALUE) isString = false;
+          }
+        }
+      } else {
+        this.skipField(tag, tagStart, end);
+      }
+    }
+    if (keyEnd - keyStart !== SERVICE_NAME.length) return undefined;
+    for (let i = 0; i < SERVICE_NAME.length; i++) if (buf[keyStart + i] !== SERVICE_NAME[i]) return undefined;
+    return isString ? [valueStart, valueEnd] : [0, 0];
+  }
+
+  build(): SplitPart[] {
+    const trivial = this.trivialParts();
+    if (trivial !== undefined) return trivial;
+    const backends = this.router.backendCount;
+    const outs: (Buffer | undefined)[] = new Array<Buffer | undefined>(backends);
+    const fill = new Int32Array(backends);
+    const ranges = this.ranges;
+    for (let i = 0; i < ranges.length; i += 3) {
+      const b = ranges[i + 2] as number;
+      let out = outs[b];
+      if (out === undefined) {
+        out = Buffer.allocUnsafe(this.topOtherBytes + (this.partBytes[b] as number));
+        outs[b] = out;
+        fill[b] = this.writeTopOthers(out, 0);
+      }
+      fill[b] = copyRange(out, fill[b] as number, this.buf, ranges[i] as number, ranges[i + 1] as number);
+    }
+    const parts: SplitPart[] = [];
+    for (let b = 0; b < backends; b++) {
+      const out = outs[b];
+      if (out !== undefined && (this.itemsPerBackend[b] as number) > 0) parts.push({ backend: b, bytes: out, items: this.itemsPerBackend[b] as number });
+    }
+    return parts;
+  }
+}
