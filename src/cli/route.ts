@@ -167,13 +167,13 @@ export async function runRoute(args: readonly string[], io: CliIo): Promise<Exit
   }
 
   const scratch = new Uint8Array(16);
-  let failed = false;
+  const tally = { bad: 0 };
   let out = '';
   let errors = '';
   const emit = (key: string, where: string): void => {
     const result = routeKey(setup, key, scratch);
     if ('error' in result) {
-      failed = true;
+      tally.bad++;
       errors += `otel-lb route: ${where}${result.error}\n`;
     } else {
       out += `${key} ${result.endpoint}\n`;
@@ -218,5 +218,5 @@ export async function runRoute(args: readonly string[], io: CliIo): Promise<Exit
   }
   if (out !== '') await writeOut(io.stdout, out);
   if (errors !== '') await writeOut(io.stderr, errors);
-  return failed ? ExitCode.USAGE : ExitCode.OK;
+  return tally.bad > 0 ? ExitCode.USAGE : ExitCode.OK;
 }

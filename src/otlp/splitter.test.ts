@@ -165,7 +165,7 @@ describe('splitter: property tests against protobufjs', () => {
     );
     fc.assert(
       fc.property(tracesRequestArbitrary(), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.constantFrom(...Object.values(RoutingKey)), (req, mutations, routingKey) => {
-        let bytes = new Uint8Array(req.bytes);
+        let bytes: Uint8Array = new Uint8Array(req.bytes);
         for (const m of mutations) {
           const at = bytes.length === 0 ? 0 : m.at % bytes.length;
           if (m.kind === 'truncate') bytes = bytes.slice(0, at);

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+
+/** Runs the real CLI in a child process on the same Node.js as the tests. */
+function runOtelLb(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => { resolve({ code, stdout, stderr }); });
+    child.stdin.end(stdin);
+  });
+}
+
+describe('otel-lb process', () => {
+  it('routes 100,000 trace IDs from standard input, one line each, in order', async () => {
+    const ids = Array.from({ length: 100_000 }, (_, i) => i.toString(16).padStart(32, '0'));
+
+    const { code, stdout, stderr } = await runOtelLb(['route', '--endpoints', 'a:4317,b:4317,c:4317', '--ring', 'upstream-v2'], ids.join('\n'));
+
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines.length, ids.length);
+    lines.forEach((line, i) => { assert.match(line, new RegExp(`^${ids[i] ?? ''} [abc]:4317$`)); });
+  });
+
+  it('exits with code 2 and a message on bad usage', async () => {
+    const { code, stderr } = await runOtelLb(['route', '--ring', 'nope', '--endpoints', 'a:1', 'x'], '');
+
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown hash ring "nope"/);
+  });
+});
