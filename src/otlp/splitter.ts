@@ -70,7 +70,10 @@ export type SplitResult =
   | { readonly ok: false; readonly error: WireFormatError };
 
 const EMPTY = new Uint8Array(0);
-const INITIAL_CAPACITY = 256;
+/** Initial capacity of the per-container tables; they grow by doubling. */
+const INITIAL_CAPACITY = 16;
+/** The run table starts at one entry per this many request bytes (a typical small item). */
+const BYTES_PER_RUN_GUESS = 128;
 const SMALL_COPY_BYTES = 32;
 
 /** The bytes of `service.name`. */
@@ -281,10 +284,10 @@ abstract class Walk {
  * and after it ("tail"), so that a canonical input yields canonical outputs.
  */
 class TraceIdWalk extends Walk {
-  private runStart = new Int32Array(INITIAL_CAPACITY);
-  private runEnd = new Int32Array(INITIAL_CAPACITY);
-  private runBackend = new Int32Array(INITIAL_CAPACITY);
-  private runScope = new Int32Array(INITIAL_CAPACITY);
+  private runStart: Int32Array<ArrayBuffer>;
+  private runEnd: Int32Array<ArrayBuffer>;
+  private runBackend: Int32Array<ArrayBuffer>;
+  private runScope: Int32Array<ArrayBuffer>;
   private runs = 0;
 
   // Scopes and resources are both "containers": other-field ranges [othersFirst, othersEnd)
@@ -311,6 +314,11 @@ class TraceIdWalk extends Walk {
   constructor(shape: SignalShape, buf: Uint8Array, router: KeyRouter) {
     super(shape, buf, router);
     this.traceIdField = shape.traceIdField;
+    const runs = Math.max(INITIAL_CAPACITY, Math.ceil(buf.length / BYTES_PER_RUN_GUESS));
+    this.runStart = new Int32Array(runs);
+    this.runEnd = new Int32Array(runs);
+    this.runBackend = new Int32Array(runs);
+    this.runScope = new Int32Array(runs);
   }
 
   scanResource(_fieldStart: number, start: number, end: number): void {
@@ -410,23 +418,57 @@ class TraceIdWalk extends Walk {
 
   /** Finds the item's trace ID (last one wins) and maps it to a backend. */
   private backendOf(start: number, end: number): number {
+    // The hottest loop of the splitter: every top-level field of every item passes here.
+    // One-byte tags and lengths, and the common wire types, are handled inline; anything
+    // else goes through the general reader, which also produces the errors.
     const r = this.reader;
+    const buf = this.buf;
     const traceIdField = this.traceIdField;
     let keyStart = -1;
     let keyEnd = -1;
-    r.pos = start;
-    while (r.pos < end) {
-      const tagStart = r.pos;
-      const tag = r.uint32(end);
-      if (tag >>> 3 === traceIdField) {
-        this.expectLen(tag, tagStart, `${this.shape.itemName}.trace_id`);
-        keyEnd = r.lengthEnd(end);
-        keyStart = r.pos;
-        r.pos = keyEnd;
+    let pos = start;
+    while (pos < end) {
+      const tagStart = pos;
+      let tag = buf[pos] as number;
+      if (tag < 0x80 && tag >= 8) {
+        pos++;
       } else {
-        this.skipField(tag, tagStart, end);
+        r.pos = pos;
+        tag = r.uint32(end);
+        if (tag >>> 3 === 0) throw new WireFault(tagStart, 'field number 0 is not valid');
+        pos = r.pos;
+      }
+      const wireType = tag & 7;
+      if (wireType === WireType.LEN) {
+        const lenStart = pos;
+        let len = pos < end ? (buf[pos] as number) : 0x80;
+        if (len < 0x80) {
+          pos++;
+        } else {
+          r.pos = pos;
+          len = r.uint32(end);
+          pos = r.pos;
+        }
+        const bodyEnd = pos + len;
+        if (bodyEnd > end) throw new WireFault(lenStart, `length ${len} runs past the end of the enclosing message (${end - pos} bytes left)`);
+        if (tag >>> 3 === traceIdField) {
+          keyStart = pos;
+          keyEnd = bodyEnd;
+        }
+        pos = bodyEnd;
+      } else if (tag >>> 3 === traceIdField) {
+        this.expectLen(tag, tagStart, `${this.shape.itemName}.trace_id`);
+      } else if (wireType === WireType.I64 && pos + 8 <= end) {
+        pos += 8;
+      } else if (wireType === WireType.VARINT && pos < end && (buf[pos] as number) < 0x80) {
+        pos++;
+      } else {
+        r.pos = pos;
+        r.skip(tag >>> 3, wireType, end, tagStart);
+        pos = r.pos;
       }
     }
+    r.pos = pos;
     const len = keyEnd - keyStart;
     if (len === TRACE_ID_BYTES) return this.router.route(this.buf, keyStart, keyEnd);
     if (len === 0) {
