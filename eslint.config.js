@@ -24,7 +24,10 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         { selector: 'ExportDefaultDeclaration', message: 'Use named exports (STYLE.md §2).' },
-        { selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']", message: 'process.exit belongs in src/main.ts only (STYLE.md §6).' },
+        {
+          selector: "CallExpression[callee.object.name='process'][callee.property.name='exit']",
+          message: 'process.exit belongs in src/main.ts only (STYLE.md §6).',
+        },
       ],
     },
   },

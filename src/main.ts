@@ -6,5 +6,9 @@
 
 import { runCli } from './cli/cli.ts';
 
-const code = await runCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+const code = await runCli(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
 process.exitCode = code;

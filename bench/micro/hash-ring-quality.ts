@@ -26,7 +26,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 import { type HashRing, RingName } from '../../src/components/exporter-loadbalancing/hash-ring/hash-ring.ts';
-import { buildOtelLbV1Ring, otelLbV1SlotOwners } from '../../src/components/exporter-loadbalancing/hash-ring/otel-lb-v1.ts';
+import {
+  buildOtelLbV1Ring,
+  otelLbV1SlotOwners,
+} from '../../src/components/exporter-loadbalancing/hash-ring/otel-lb-v1.ts';
 import {
   UPSTREAM_MAX_POSITIONS,
   buildUpstreamRing,
@@ -45,7 +48,10 @@ interface RingKind {
 }
 
 /** Upstream keys land on `crc32(key) % 36000`, each position (near enough) equally likely. */
-function upstreamPositionOwners(version: typeof RingName.UPSTREAM_V2 | typeof RingName.UPSTREAM_V1, ring: HashRing): Int32Array {
+function upstreamPositionOwners(
+  version: typeof RingName.UPSTREAM_V2 | typeof RingName.UPSTREAM_V1,
+  ring: HashRing,
+): Int32Array {
   const items = upstreamRingItems(version, ring.endpoints);
   const owners = new Int32Array(UPSTREAM_MAX_POSITIONS);
   const last = items.at(-1);

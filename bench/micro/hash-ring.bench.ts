@@ -106,7 +106,11 @@ for (const count of ENDPOINT_COUNTS) {
     const ring = build(endpoints);
     cases.push(
       { group: `lookup trace ID, ${count} endpoints`, name: `${name} 64Ki keys`, fn: lookups(ring, TRACE_IDS) },
-      { group: `lookup trace ID, ${count} endpoints`, name: `${name} 256 keys (hot)`, fn: lookups(ring, HOT_TRACE_IDS) },
+      {
+        group: `lookup trace ID, ${count} endpoints`,
+        name: `${name} 256 keys (hot)`,
+        fn: lookups(ring, HOT_TRACE_IDS),
+      },
       { group: `lookup service name, ${count} endpoints`, name, fn: lookups(ring, SERVICE_NAMES) },
       { group: `build, ${count} endpoints`, name, fn: () => build(endpoints) },
     );

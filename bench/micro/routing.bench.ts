@@ -24,7 +24,9 @@ import { splitLogs } from '../../src/otlp/logs.ts';
 import { buildLogsRequest, buildTracesRequest } from '../../test/helpers/otlp-builders.ts';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
-const OPTIONS = SMOKE ? { min_samples: 1, max_samples: 2, min_cpu_time: 0, warmup_samples: 0 } : { min_cpu_time: 1_500_000_000 };
+const OPTIONS = SMOKE
+  ? { min_samples: 1, max_samples: 2, min_cpu_time: 0, warmup_samples: 0 }
+  : { min_cpu_time: 1_500_000_000 };
 
 interface SpanLike {
   traceId?: Uint8Array;
@@ -84,7 +86,9 @@ const traces = buildTracesRequest();
 const logs = buildLogsRequest();
 const type = otlpRoot().lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
 
-console.log(`routing split benchmark — Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}${SMOKE ? ' (smoke run)' : ''}`);
+console.log(
+  `routing split benchmark — Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}${SMOKE ? ' (smoke run)' : ''}`,
+);
 console.log(`traces request: ${traces.length} bytes, 5000 spans; logs request: ${logs.length} bytes, 5000 records\n`);
 console.log('| case | median | MB/s | protobufjs decode+regroup+encode | speed-up |');
 console.log('|---|---:|---:|---:|---:|');
@@ -107,10 +111,14 @@ for (const backends of [4, 32]) {
   const service = await measure(() => {
     do_not_optimize(splitTraces(traces, RoutingKey.SERVICE, byService));
   }, OPTIONS);
-  console.log(`| traces by service → ${backends} backends | ${(service.p50 / 1e6).toFixed(3)} ms | ${mbPerS(traces.length, service.p50).toFixed(0)} | | |`);
+  console.log(
+    `| traces by service → ${backends} backends | ${(service.p50 / 1e6).toFixed(3)} ms | ${mbPerS(traces.length, service.p50).toFixed(0)} | | |`,
+  );
   const logRouter = createKeyRouter({ ring, signal: Signal.LOGS, routingKey: RoutingKey.TRACE_ID });
   const log = await measure(() => {
     do_not_optimize(splitLogs(logs, RoutingKey.TRACE_ID, logRouter));
   }, OPTIONS);
-  console.log(`| logs by traceID → ${backends} backends | ${(log.p50 / 1e6).toFixed(3)} ms | ${mbPerS(logs.length, log.p50).toFixed(0)} | | |`);
+  console.log(
+    `| logs by traceID → ${backends} backends | ${(log.p50 / 1e6).toFixed(3)} ms | ${mbPerS(logs.length, log.p50).toFixed(0)} | | |`,
+  );
 }

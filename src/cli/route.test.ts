@@ -50,21 +50,30 @@ describe('otel-lb route', () => {
   });
 
   it('reads keys from standard input in input order, skipping blank lines and CRs', async () => {
-    const { code, stdout } = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v2'], `${ID_B}\r\n\n  ${ID_A}  \n${ID_B}`);
+    const { code, stdout } = await run(
+      ['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v2'],
+      `${ID_B}\r\n\n  ${ID_A}  \n${ID_B}`,
+    );
 
     assert.equal(code, ExitCode.OK);
     assert.equal(stdout, `${ID_B} 10.0.0.7:4317\n${ID_A} backend-2:4317\n${ID_B} 10.0.0.7:4317\n`);
   });
 
   it('routes service names, keeping their spaces', async () => {
-    const { code, stdout } = await run(['route', '--endpoints', 'a:1,b:2,c:3', '--routing-key', 'service'], 'checkout\nmy service\n');
+    const { code, stdout } = await run(
+      ['route', '--endpoints', 'a:1,b:2,c:3', '--routing-key', 'service'],
+      'checkout\nmy service\n',
+    );
 
     assert.equal(code, ExitCode.OK);
     assert.match(stdout, /^checkout [abc]:\d\nmy service [abc]:\d\n$/);
   });
 
   it('reports each bad key with its line, routes the rest, and exits 2', async () => {
-    const { code, stdout, stderr } = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v2'], `${ID_A}\nabc\n${ID_A.slice(0, 31)}g\n${ID_B}\n`);
+    const { code, stdout, stderr } = await run(
+      ['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v2'],
+      `${ID_A}\nabc\n${ID_A.slice(0, 31)}g\n${ID_B}\n`,
+    );
 
     assert.equal(code, ExitCode.USAGE);
     assert.equal(stdout.split('\n').length - 1, 2);
@@ -75,10 +84,26 @@ describe('otel-lb route', () => {
   const usageErrors: { name: string; args: string[]; message: RegExp }[] = [
     { name: 'missing --endpoints', args: [ID_A], message: /missing --endpoints/ },
     { name: 'an empty endpoint list', args: ['--endpoints', '', ID_A], message: /--endpoints is empty/ },
-    { name: 'an empty entry', args: ['--endpoints', 'a:1,,b:2', ID_A], message: /--endpoints "a:1,,b:2": entry 2 is empty/ },
-    { name: 'an unknown ring', args: ['--endpoints', 'a:1', '--ring', 'maglev', ID_A], message: /unknown hash ring "maglev": use one of "otel-lb-v1", "upstream-v2", "upstream-v1"/ },
-    { name: 'an unknown signal', args: ['--endpoints', 'a:1', '--signal', 'metrics', ID_A], message: /unknown --signal "metrics": use traces or logs/ },
-    { name: 'an unknown routing key', args: ['--endpoints', 'a:1', '--routing-key', 'traceid', ID_A], message: /unknown --routing-key "traceid": use traceID or service/ },
+    {
+      name: 'an empty entry',
+      args: ['--endpoints', 'a:1,,b:2', ID_A],
+      message: /--endpoints "a:1,,b:2": entry 2 is empty/,
+    },
+    {
+      name: 'an unknown ring',
+      args: ['--endpoints', 'a:1', '--ring', 'maglev', ID_A],
+      message: /unknown hash ring "maglev": use one of "otel-lb-v1", "upstream-v2", "upstream-v1"/,
+    },
+    {
+      name: 'an unknown signal',
+      args: ['--endpoints', 'a:1', '--signal', 'metrics', ID_A],
+      message: /unknown --signal "metrics": use traces or logs/,
+    },
+    {
+      name: 'an unknown routing key',
+      args: ['--endpoints', 'a:1', '--routing-key', 'traceid', ID_A],
+      message: /unknown --routing-key "traceid": use traceID or service/,
+    },
     { name: 'an unknown option', args: ['--endpoint', 'a:1', ID_A], message: /Unknown option '--endpoint'/ },
     { name: 'odd-length hex', args: ['--endpoints', 'a:1', 'abc'], message: /"abc" is not a trace ID/ },
   ];

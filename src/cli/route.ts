@@ -7,7 +7,12 @@
 
 import { parseArgs } from 'node:util';
 import { ErrorCode, OtelLbError } from '../errors.ts';
-import { DEFAULT_RING, RING_NAMES, keyBytes, type HashRing } from '../components/exporter-loadbalancing/hash-ring/hash-ring.ts';
+import {
+  DEFAULT_RING,
+  RING_NAMES,
+  keyBytes,
+  type HashRing,
+} from '../components/exporter-loadbalancing/hash-ring/hash-ring.ts';
 import { buildRing } from '../components/exporter-loadbalancing/hash-ring/rings.ts';
 import { createKeyRouter } from '../components/exporter-loadbalancing/routing.ts';
 import { Signal } from '../otlp/signal.ts';
@@ -63,13 +68,20 @@ export function parseEndpointList(list: string): string[] {
   }
   const empty = entries.indexOf('');
   if (empty >= 0) {
-    throw usage(`--endpoints ${JSON.stringify(list)}: entry ${empty + 1} is empty; separate backends with single commas`);
+    throw usage(
+      `--endpoints ${JSON.stringify(list)}: entry ${empty + 1} is empty; separate backends with single commas`,
+    );
   }
   return entries;
 }
 
 /** Builds the ring and router from option values; throws OtelLbError for bad values. */
-export function createRouteSetup(options: { endpoints: string | undefined; ring: string; signal: string; routingKey: string }): RouteSetup {
+export function createRouteSetup(options: {
+  endpoints: string | undefined;
+  ring: string;
+  signal: string;
+  routingKey: string;
+}): RouteSetup {
   if (options.endpoints === undefined) {
     throw usage('missing --endpoints: give the backends, e.g. --endpoints 10.0.0.7:4317,10.0.0.8:4317');
   }
@@ -122,7 +134,11 @@ export function parseTraceId(text: string, out: Uint8Array): string | undefined 
  * Routes one key. Returns the endpoint, or an error message for an invalid key. `scratch`
  * is a 16-byte buffer reused between calls.
  */
-export function routeKey(setup: RouteSetup, key: string, scratch: Uint8Array): { endpoint: string } | { error: string } {
+export function routeKey(
+  setup: RouteSetup,
+  key: string,
+  scratch: Uint8Array,
+): { endpoint: string } | { error: string } {
   let index: number;
   if (setup.routingKey === RoutingKey.TRACE_ID) {
     const error = parseTraceId(key, scratch);
@@ -158,7 +174,12 @@ export async function runRoute(args: readonly string[], io: CliIo): Promise<Exit
       await writeOut(io.stdout, ROUTE_HELP);
       return ExitCode.OK;
     }
-    setup = createRouteSetup({ endpoints: values.endpoints, ring: values.ring, signal: values.signal, routingKey: values['routing-key'] });
+    setup = createRouteSetup({
+      endpoints: values.endpoints,
+      ring: values.ring,
+      signal: values.signal,
+      routingKey: values['routing-key'],
+    });
     keys = positionals;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

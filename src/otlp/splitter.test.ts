@@ -17,7 +17,12 @@ import {
   varintField,
   WireType,
 } from '../../test/helpers/protobuf-writer.ts';
-import { logsRequestArbitrary, tracesRequestArbitrary, WireFeature, WireStyle } from '../../test/helpers/otlp-arbitraries.ts';
+import {
+  logsRequestArbitrary,
+  tracesRequestArbitrary,
+  WireFeature,
+  WireStyle,
+} from '../../test/helpers/otlp-arbitraries.ts';
 import { canonicalJson, logRecordItems, logItemKeys, spanItems, traceItemKeys } from '../../test/helpers/otlp-items.ts';
 import { buildLogsRequest, buildTracesRequest } from '../../test/helpers/otlp-builders.ts';
 import { decodeLogsRequest, decodeTracesRequest, encodeLogsRequest, encodeTracesRequest } from './proto/decoder.ts';
@@ -137,22 +142,32 @@ describe('splitter: property tests against protobufjs', () => {
 
   it('turns canonical input into canonical parts (byte-equal to a fresh protobufjs encoding)', () => {
     fc.assert(
-      fc.property(tracesRequestArbitrary({ style: WireStyle.CANONICAL }), fc.integer({ min: 2, max: 6 }), (req, backends) => {
-        // protobufjs leaves out fields set to their default; such input is not canonical.
-        fc.pre(!req.features.has(WireFeature.EXPLICIT_DEFAULT));
-        for (const routingKey of [RoutingKey.TRACE_ID, RoutingKey.SERVICE]) {
-          const { parts } = expectOk(splitTraces(req.bytes, routingKey, testRouter(backends)));
-          for (const p of parts) assert.deepEqual(new Uint8Array(p.bytes), encodeTracesRequest(decodeTracesRequest(p.bytes)));
-        }
-      }),
+      fc.property(
+        tracesRequestArbitrary({ style: WireStyle.CANONICAL }),
+        fc.integer({ min: 2, max: 6 }),
+        (req, backends) => {
+          // protobufjs leaves out fields set to their default; such input is not canonical.
+          fc.pre(!req.features.has(WireFeature.EXPLICIT_DEFAULT));
+          for (const routingKey of [RoutingKey.TRACE_ID, RoutingKey.SERVICE]) {
+            const { parts } = expectOk(splitTraces(req.bytes, routingKey, testRouter(backends)));
+            for (const p of parts)
+              assert.deepEqual(new Uint8Array(p.bytes), encodeTracesRequest(decodeTracesRequest(p.bytes)));
+          }
+        },
+      ),
       { numRuns: Math.ceil(runs / 4) },
     );
     fc.assert(
-      fc.property(logsRequestArbitrary({ style: WireStyle.CANONICAL }), fc.integer({ min: 2, max: 6 }), (req, backends) => {
-        fc.pre(!req.features.has(WireFeature.EXPLICIT_DEFAULT));
-        const { parts } = expectOk(splitLogs(req.bytes, RoutingKey.TRACE_ID, testRouter(backends)));
-        for (const p of parts) assert.deepEqual(new Uint8Array(p.bytes), encodeLogsRequest(decodeLogsRequest(p.bytes)));
-      }),
+      fc.property(
+        logsRequestArbitrary({ style: WireStyle.CANONICAL }),
+        fc.integer({ min: 2, max: 6 }),
+        (req, backends) => {
+          fc.pre(!req.features.has(WireFeature.EXPLICIT_DEFAULT));
+          const { parts } = expectOk(splitLogs(req.bytes, RoutingKey.TRACE_ID, testRouter(backends)));
+          for (const p of parts)
+            assert.deepEqual(new Uint8Array(p.bytes), encodeLogsRequest(decodeLogsRequest(p.bytes)));
+        },
+      ),
       { numRuns: Math.ceil(runs / 4) },
     );
   });
@@ -161,27 +176,39 @@ describe('splitter: property tests against protobufjs', () => {
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
       fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 6 }) }),
+      fc.record({
+        kind: fc.constant('insert' as const),
+        at: fc.nat(),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 6 }),
+      }),
     );
     fc.assert(
-      fc.property(tracesRequestArbitrary(), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.constantFrom(...Object.values(RoutingKey)), (req, mutations, routingKey) => {
-        let bytes: Uint8Array = new Uint8Array(req.bytes);
-        for (const m of mutations) {
-          const at = bytes.length === 0 ? 0 : m.at % bytes.length;
-          if (m.kind === 'truncate') bytes = bytes.slice(0, at);
-          else if (m.kind === 'flip') {
-            if (bytes.length > 0) bytes[at] = m.value;
-          } else bytes = concatBytes([bytes.subarray(0, at), m.bytes, bytes.subarray(at)]);
-        }
-        const result = splitTraces(bytes, routingKey, testRouter(3));
-        if (!result.ok) {
-          assert.ok([ErrorCode.OTLP_MALFORMED, ErrorCode.OTLP_BAD_TRACE_ID].includes(result.error.code as never));
-          assert.ok(result.error.offset >= 0 && result.error.offset <= bytes.length, `offset ${result.error.offset} of ${bytes.length}`);
-        } else {
-          const total = result.parts.reduce((n, p) => n + p.items, 0);
-          assert.equal(total, result.items);
-        }
-      }),
+      fc.property(
+        tracesRequestArbitrary(),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(...Object.values(RoutingKey)),
+        (req, mutations, routingKey) => {
+          let bytes: Uint8Array = new Uint8Array(req.bytes);
+          for (const m of mutations) {
+            const at = bytes.length === 0 ? 0 : m.at % bytes.length;
+            if (m.kind === 'truncate') bytes = bytes.slice(0, at);
+            else if (m.kind === 'flip') {
+              if (bytes.length > 0) bytes[at] = m.value;
+            } else bytes = concatBytes([bytes.subarray(0, at), m.bytes, bytes.subarray(at)]);
+          }
+          const result = splitTraces(bytes, routingKey, testRouter(3));
+          if (!result.ok) {
+            assert.ok([ErrorCode.OTLP_MALFORMED, ErrorCode.OTLP_BAD_TRACE_ID].includes(result.error.code as never));
+            assert.ok(
+              result.error.offset >= 0 && result.error.offset <= bytes.length,
+              `offset ${result.error.offset} of ${bytes.length}`,
+            );
+          } else {
+            const total = result.parts.reduce((n, p) => n + p.items, 0);
+            assert.equal(total, result.items);
+          }
+        },
+      ),
       { numRuns: runs },
     );
   });
@@ -216,7 +243,12 @@ describe('splitter: routing rules', () => {
   });
 
   it('returns no parts for empty requests and requests of empty containers', () => {
-    for (const input of [new Uint8Array(0), resourceSpans(), resourceSpans(scopeSpans()), concatBytes([resourceSpans(serviceResource('a'), scopeSpans(stringField(3, 'x')))])]) {
+    for (const input of [
+      new Uint8Array(0),
+      resourceSpans(),
+      resourceSpans(scopeSpans()),
+      concatBytes([resourceSpans(serviceResource('a'), scopeSpans(stringField(3, 'x')))]),
+    ]) {
       for (const routingKey of Object.values(RoutingKey)) {
         const result = expectOk(splitTraces(input, routingKey, testRouter(3)));
         assert.deepEqual(result.parts, []);
@@ -227,7 +259,14 @@ describe('splitter: routing rules', () => {
 
   it('sends all spans without a trace ID (absent or empty) of one request to the one keyless backend', () => {
     const router = testRouter(4, 2);
-    const input = resourceSpans(scopeSpans(span(stringField(5, 'no id')), span(bytesField(1, new Uint8Array(0))), span(bytesField(1, TRACE_A)), span(stringField(5, 'again'))));
+    const input = resourceSpans(
+      scopeSpans(
+        span(stringField(5, 'no id')),
+        span(bytesField(1, new Uint8Array(0))),
+        span(bytesField(1, TRACE_A)),
+        span(stringField(5, 'again')),
+      ),
+    );
 
     const { parts } = expectOk(splitTraces(input, RoutingKey.TRACE_ID, router));
 
@@ -253,7 +292,10 @@ describe('splitter: routing rules', () => {
 
     const { parts } = expectOk(splitLogs(input, RoutingKey.TRACE_ID, router));
 
-    assert.deepEqual(parts.map((p) => p.backend).sort((a, b) => a - b), [router.route(TRACE_A, 0, 16), router.route(TRACE_B, 0, 16)].sort((a, b) => a - b));
+    assert.deepEqual(
+      parts.map((p) => p.backend).sort((a, b) => a - b),
+      [router.route(TRACE_A, 0, 16), router.route(TRACE_B, 0, 16)].sort((a, b) => a - b),
+    );
   });
 
   it('routes by the first service.name of the merged resource, and a missing or non-string one by the empty key', () => {
@@ -263,28 +305,75 @@ describe('splitter: routing rules', () => {
       { name: 'plain', resource: [serviceResource('checkout')], key: 'checkout' },
       {
         name: 'not the first attribute',
-        resource: [messageField(1, messageField(1, stringField(1, 'host.name'), messageField(2, stringField(1, 'h1'))), messageField(1, stringField(1, 'service.name'), messageField(2, stringField(1, 'cart'))))],
+        resource: [
+          messageField(
+            1,
+            messageField(1, stringField(1, 'host.name'), messageField(2, stringField(1, 'h1'))),
+            messageField(1, stringField(1, 'service.name'), messageField(2, stringField(1, 'cart'))),
+          ),
+        ],
         key: 'cart',
       },
-      { name: 'resource written twice', resource: [messageField(1, messageField(1, stringField(1, 'host.name'))), serviceResource('pay')], key: 'pay' },
+      {
+        name: 'resource written twice',
+        resource: [messageField(1, messageField(1, stringField(1, 'host.name'))), serviceResource('pay')],
+        key: 'pay',
+      },
       { name: 'first of two', resource: [serviceResource('first'), serviceResource('second')], key: 'first' },
-      { name: 'missing', resource: [messageField(1, messageField(1, stringField(1, 'host.name'), messageField(2, stringField(1, 'h'))))], key: '' },
-      { name: 'an int value', resource: [messageField(1, messageField(1, stringField(1, 'service.name'), messageField(2, varintField(3, 7))))], key: '' },
-      { name: 'value merged, string last', resource: [messageField(1, messageField(1, stringField(1, 'service.name'), messageField(2, varintField(3, 7)), messageField(2, stringField(1, 'late'))))], key: 'late' },
+      {
+        name: 'missing',
+        resource: [messageField(1, messageField(1, stringField(1, 'host.name'), messageField(2, stringField(1, 'h'))))],
+        key: '',
+      },
+      {
+        name: 'an int value',
+        resource: [
+          messageField(1, messageField(1, stringField(1, 'service.name'), messageField(2, varintField(3, 7)))),
+        ],
+        key: '',
+      },
+      {
+        name: 'value merged, string last',
+        resource: [
+          messageField(
+            1,
+            messageField(
+              1,
+              stringField(1, 'service.name'),
+              messageField(2, varintField(3, 7)),
+              messageField(2, stringField(1, 'late')),
+            ),
+          ),
+        ],
+        key: 'late',
+      },
       { name: 'no resource at all', resource: [], key: '' },
     ];
     for (const c of cases) {
-      const input = concatBytes([resourceSpans(...c.resource, scopeSpans(span(bytesField(1, TRACE_A)))), resourceSpans(serviceResource('zz-other'), scopeSpans(span(bytesField(1, TRACE_B))))]);
+      const input = concatBytes([
+        resourceSpans(...c.resource, scopeSpans(span(bytesField(1, TRACE_A)))),
+        resourceSpans(serviceResource('zz-other'), scopeSpans(span(bytesField(1, TRACE_B)))),
+      ]);
       const { parts } = expectOk(splitTraces(input, RoutingKey.SERVICE, router));
       const key = UTF8.encode(c.key);
       const expected = c.key === '' ? emptyBackend : router.route(key, 0, key.length);
-      assert.ok(parts.some((p) => p.backend === expected && traceItemKeys(p.bytes).some((k) => k.includes(Buffer.from(TRACE_A).toString('hex')))), c.name);
+      assert.ok(
+        parts.some(
+          (p) =>
+            p.backend === expected &&
+            traceItemKeys(p.bytes).some((k) => k.includes(Buffer.from(TRACE_A).toString('hex'))),
+        ),
+        c.name,
+      );
     }
   });
 
   it('copies request-level unknown fields into every part', () => {
     const unknown = stringField(15, 'request-level');
-    const input = concatBytes([unknown, resourceSpans(scopeSpans(span(bytesField(1, TRACE_A)), span(bytesField(1, TRACE_B))))]);
+    const input = concatBytes([
+      unknown,
+      resourceSpans(scopeSpans(span(bytesField(1, TRACE_A)), span(bytesField(1, TRACE_B)))),
+    ]);
     const router = testRouter(64);
 
     const { parts } = expectOk(splitTraces(input, RoutingKey.TRACE_ID, router));
@@ -295,13 +384,29 @@ describe('splitter: routing rules', () => {
 
   it('keeps fields of scopes and resources before and after the items in their places', () => {
     const router = testRouter(64);
-    const input = resourceSpans(serviceResource('s'), scopeSpans(messageField(1, stringField(1, 'lib')), span(bytesField(1, TRACE_A)), span(bytesField(1, TRACE_B)), stringField(3, 'scope-url')), stringField(3, 'res-url'));
+    const input = resourceSpans(
+      serviceResource('s'),
+      scopeSpans(
+        messageField(1, stringField(1, 'lib')),
+        span(bytesField(1, TRACE_A)),
+        span(bytesField(1, TRACE_B)),
+        stringField(3, 'scope-url'),
+      ),
+      stringField(3, 'res-url'),
+    );
 
     const { parts } = expectOk(splitTraces(input, RoutingKey.TRACE_ID, router));
 
     for (const p of parts) {
       const spanFor = p.backend === router.route(TRACE_A, 0, 16) ? TRACE_A : TRACE_B;
-      assert.deepEqual(new Uint8Array(p.bytes), resourceSpans(serviceResource('s'), scopeSpans(messageField(1, stringField(1, 'lib')), span(bytesField(1, spanFor)), stringField(3, 'scope-url')), stringField(3, 'res-url')));
+      assert.deepEqual(
+        new Uint8Array(p.bytes),
+        resourceSpans(
+          serviceResource('s'),
+          scopeSpans(messageField(1, stringField(1, 'lib')), span(bytesField(1, spanFor)), stringField(3, 'scope-url')),
+          stringField(3, 'res-url'),
+        ),
+      );
     }
   });
 
@@ -312,39 +417,126 @@ describe('splitter: routing rules', () => {
       const t = expectOk(splitTraces(traces, RoutingKey.TRACE_ID, testRouter(backends)));
       assert.equal(t.parts.length, backends);
       assert.equal(t.items, 5000);
-      assert.equal(t.parts.reduce((n, p) => n + p.items, 0), 5000);
+      assert.equal(
+        t.parts.reduce((n, p) => n + p.items, 0),
+        5000,
+      );
       const l = expectOk(splitLogs(logs, RoutingKey.TRACE_ID, testRouter(backends)));
-      assert.equal(l.parts.reduce((n, p) => n + p.items, 0), l.items);
+      assert.equal(
+        l.parts.reduce((n, p) => n + p.items, 0),
+        l.items,
+      );
     }
   });
 });
 
 describe('splitter: malformed input', () => {
   const good = resourceSpans(scopeSpans(span(bytesField(1, TRACE_A))));
-    // `itemsOnly`: inside an item, which only the trace-ID walk reads.
-  const cases: { name: string; input: Uint8Array; code?: string; offset: number; message: RegExp; itemsOnly?: boolean }[] = [
+  // `itemsOnly`: inside an item, which only the trace-ID walk reads.
+  const cases: {
+    name: string;
+    input: Uint8Array;
+    code?: string;
+    offset: number;
+    message: RegExp;
+    itemsOnly?: boolean;
+  }[] = [
     { name: 'truncated varint (tag)', input: Uint8Array.of(0x8a), offset: 0, message: /truncated varint/ },
-    { name: 'truncated length', input: concatBytes([good, Uint8Array.of(0x0a, 0x80)]), offset: good.length + 1, message: /truncated varint/ },
+    {
+      name: 'truncated length',
+      input: concatBytes([good, Uint8Array.of(0x0a, 0x80)]),
+      offset: good.length + 1,
+      message: /truncated varint/,
+    },
     { name: 'length past the end', input: good.subarray(0, good.length - 1), offset: 1, message: /runs past the end/ },
-    { name: 'huge length', input: concatBytes([encodeTag(1, WireType.LEN), encodeVarint(0xffffffff), new Uint8Array(8)]), offset: 1, message: /length 4294967295 runs past the end/ },
-    { name: 'wrong wire type on resource_spans', input: varintField(1, 5), offset: 0, message: /resource_spans has wire type varint/ },
-    { name: 'wrong wire type on scope_spans', input: messageField(1, varintField(2, 1)), offset: 2, message: /scope_spans has wire type varint/ },
-    { name: 'wrong wire type on spans', input: messageField(1, messageField(2, fixed32Field(2, 1))), offset: 4, message: /spans has wire type fixed32/ },
-    { name: 'wrong wire type on trace_id', input: messageField(1, messageField(2, messageField(2, varintField(1, 3)))), offset: 6, message: /trace_id has wire type varint/, itemsOnly: true },
-    { name: 'trace ID of 8 bytes', input: messageField(1, messageField(2, messageField(2, bytesField(1, new Uint8Array(8))))), code: ErrorCode.OTLP_BAD_TRACE_ID, offset: 8, message: /trace_id is 8 bytes long/, itemsOnly: true },
-    { name: 'field number 0', input: concatBytes([good, Uint8Array.of(0x00, 0x01)]), offset: good.length, message: /field number 0/ },
-    { name: 'invalid wire type 7', input: concatBytes([good, Uint8Array.of(0x0f)]), offset: good.length, message: /wire type invalid \(7\)/ },
-    { name: 'unclosed group', input: concatBytes([good, encodeTag(20, WireType.SGROUP), varintField(1, 1)]), offset: good.length, message: /not closed/ },
-    { name: 'mismatched end group', input: concatBytes([good, encodeTag(20, WireType.SGROUP), encodeTag(21, WireType.EGROUP)]), offset: good.length + 2, message: /does not match/ },
-    { name: 'stray end group', input: concatBytes([good, encodeTag(20, WireType.EGROUP)]), offset: good.length, message: /group end/ },
+    {
+      name: 'huge length',
+      input: concatBytes([encodeTag(1, WireType.LEN), encodeVarint(0xffffffff), new Uint8Array(8)]),
+      offset: 1,
+      message: /length 4294967295 runs past the end/,
+    },
+    {
+      name: 'wrong wire type on resource_spans',
+      input: varintField(1, 5),
+      offset: 0,
+      message: /resource_spans has wire type varint/,
+    },
+    {
+      name: 'wrong wire type on scope_spans',
+      input: messageField(1, varintField(2, 1)),
+      offset: 2,
+      message: /scope_spans has wire type varint/,
+    },
+    {
+      name: 'wrong wire type on spans',
+      input: messageField(1, messageField(2, fixed32Field(2, 1))),
+      offset: 4,
+      message: /spans has wire type fixed32/,
+    },
+    {
+      name: 'wrong wire type on trace_id',
+      input: messageField(1, messageField(2, messageField(2, varintField(1, 3)))),
+      offset: 6,
+      message: /trace_id has wire type varint/,
+      itemsOnly: true,
+    },
+    {
+      name: 'trace ID of 8 bytes',
+      input: messageField(1, messageField(2, messageField(2, bytesField(1, new Uint8Array(8))))),
+      code: ErrorCode.OTLP_BAD_TRACE_ID,
+      offset: 8,
+      message: /trace_id is 8 bytes long/,
+      itemsOnly: true,
+    },
+    {
+      name: 'field number 0',
+      input: concatBytes([good, Uint8Array.of(0x00, 0x01)]),
+      offset: good.length,
+      message: /field number 0/,
+    },
+    {
+      name: 'invalid wire type 7',
+      input: concatBytes([good, Uint8Array.of(0x0f)]),
+      offset: good.length,
+      message: /wire type invalid \(7\)/,
+    },
+    {
+      name: 'unclosed group',
+      input: concatBytes([good, encodeTag(20, WireType.SGROUP), varintField(1, 1)]),
+      offset: good.length,
+      message: /not closed/,
+    },
+    {
+      name: 'mismatched end group',
+      input: concatBytes([good, encodeTag(20, WireType.SGROUP), encodeTag(21, WireType.EGROUP)]),
+      offset: good.length + 2,
+      message: /does not match/,
+    },
+    {
+      name: 'stray end group',
+      input: concatBytes([good, encodeTag(20, WireType.EGROUP)]),
+      offset: good.length,
+      message: /group end/,
+    },
     {
       name: 'groups nested too deeply',
       input: concatBytes([good, ...Array.from({ length: 10_000 }, () => encodeTag(20, WireType.SGROUP))]),
       offset: good.length + 2 * 32,
       message: /nested deeper than 32/,
     },
-    { name: 'varint longer than 10 bytes', input: concatBytes([good, varintField(20, 0), new Uint8Array(11).fill(0x80)]), offset: good.length + 3, message: /longer than 10 bytes/ },
-    { name: 'malformed span field', input: messageField(1, messageField(2, messageField(2, bytesField(1, TRACE_A), Uint8Array.of(0x2a, 0x05, 0x61)))), offset: 25, message: /runs past the end/, itemsOnly: true },
+    {
+      name: 'varint longer than 10 bytes',
+      input: concatBytes([good, varintField(20, 0), new Uint8Array(11).fill(0x80)]),
+      offset: good.length + 3,
+      message: /longer than 10 bytes/,
+    },
+    {
+      name: 'malformed span field',
+      input: messageField(1, messageField(2, messageField(2, bytesField(1, TRACE_A), Uint8Array.of(0x2a, 0x05, 0x61)))),
+      offset: 25,
+      message: /runs past the end/,
+      itemsOnly: true,
+    },
   ];
   for (const c of cases) {
     it(`reports ${c.name} with its offset, as a value`, () => {
@@ -364,7 +556,10 @@ describe('splitter: malformed input', () => {
   }
 
   it('names where in the request the problem is', () => {
-    const input = concatBytes([good, resourceSpans(scopeSpans(span(bytesField(1, TRACE_A)), span(bytesField(1, new Uint8Array(3)))))]);
+    const input = concatBytes([
+      good,
+      resourceSpans(scopeSpans(span(bytesField(1, TRACE_A)), span(bytesField(1, new Uint8Array(3))))),
+    ]);
     const result = splitTraces(input, RoutingKey.TRACE_ID, testRouter(2));
 
     assert.match(expectError(result).message, /\(resource_spans\[1\]\.scope_spans\[0\]\.spans\[1\]\)/);
@@ -376,11 +571,19 @@ describe('splitter: malformed input', () => {
 
     const error = expectError(result);
     assert.equal(error.code, ErrorCode.OTLP_BAD_TRACE_ID);
-    assert.match(error.message, /resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\].*LogRecord\.trace_id is 17 bytes long/);
+    assert.match(
+      error.message,
+      /resource_logs\[0\]\.scope_logs\[0\]\.log_records\[0\].*LogRecord\.trace_id is 17 bytes long/,
+    );
   });
 
   it('accepts a group in an unknown field and copies it', () => {
-    const input = resourceSpans(scopeSpans(span(bytesField(1, TRACE_A), groupField(30, varintField(1, 1), groupField(31, stringField(2, 'x')))), span(bytesField(1, TRACE_B))));
+    const input = resourceSpans(
+      scopeSpans(
+        span(bytesField(1, TRACE_A), groupField(30, varintField(1, 1), groupField(31, stringField(2, 'x')))),
+        span(bytesField(1, TRACE_B)),
+      ),
+    );
     const result = expectOk(splitTraces(input, RoutingKey.TRACE_ID, testRouter(64)));
 
     assert.equal(result.items, 2);

@@ -39,7 +39,16 @@
 
 import { ErrorCode } from '../errors.ts';
 import { AttributeField, RequestField, TRACE_ID_BYTES, type SignalShape } from './signal.ts';
-import { WireFault, WireFormatError, WireReader, WireType, lenTag, varintSize, wireTypeName, writeVarint } from './wire.ts';
+import {
+  WireFault,
+  WireFormatError,
+  WireReader,
+  WireType,
+  lenTag,
+  varintSize,
+  wireTypeName,
+  writeVarint,
+} from './wire.ts';
 
 /**
  * Maps routing keys to backends. Implemented by the load balancer on top of a hash ring.
@@ -89,8 +98,15 @@ export const RoutingKey = {
 export type RoutingKey = (typeof RoutingKey)[keyof typeof RoutingKey];
 
 /** Splits `request` by `routingKey`; see {@link splitByTraceId} and {@link splitByService}. */
-export function splitRequest(shape: SignalShape, request: Uint8Array, routingKey: RoutingKey, router: KeyRouter): SplitResult {
-  return routingKey === RoutingKey.SERVICE ? splitByService(shape, request, router) : splitByTraceId(shape, request, router);
+export function splitRequest(
+  shape: SignalShape,
+  request: Uint8Array,
+  routingKey: RoutingKey,
+  router: KeyRouter,
+): SplitResult {
+  return routingKey === RoutingKey.SERVICE
+    ? splitByService(shape, request, router)
+    : splitByTraceId(shape, request, router);
 }
 
 /** Splits by the trace ID of every item. See the module comment for the rules. */
@@ -241,7 +257,10 @@ abstract class Walk {
 
   protected expectLen(tag: number, tagStart: number, what: string): void {
     if ((tag & 7) !== WireType.LEN) {
-      throw new WireFault(tagStart, `${what} has wire type ${wireTypeName(tag & 7)}; a length-delimited field was expected`);
+      throw new WireFault(
+        tagStart,
+        `${what} has wire type ${wireTypeName(tag & 7)}; a length-delimited field was expected`,
+      );
     }
   }
 
@@ -262,7 +281,11 @@ abstract class Walk {
   describe(err: unknown): WireFormatError {
     if (!(err instanceof WireFault)) {
       // Not a wire fault: a bug in the walker. Still a value, never an escaping exception.
-      return new WireFormatError(ErrorCode.OTLP_MALFORMED, this.reader.pos, `internal error while reading the OTLP ${this.shape.signal} request at byte ${this.reader.pos}: ${String(err)}`);
+      return new WireFormatError(
+        ErrorCode.OTLP_MALFORMED,
+        this.reader.pos,
+        `internal error while reading the OTLP ${this.shape.signal} request at byte ${this.reader.pos}: ${String(err)}`,
+      );
     }
     let path = '';
     if (this.resourceNo >= 0) path += `${this.shape.resourcesField}[${this.resourceNo}]`;
@@ -273,7 +296,12 @@ abstract class Walk {
       err.code === ErrorCode.OTLP_BAD_TRACE_ID
         ? 'OTLP trace IDs are 16 bytes, or empty when absent; fix the producer that set it'
         : 'the payload is not a valid protobuf message: check that the sender speaks OTLP protobuf and that the body is not truncated or still compressed';
-    return new WireFormatError(err.code, err.offset, `invalid OTLP ${this.shape.signal} request at byte ${err.offset}${context}: ${err.message}; ${fix}`, { cause: err });
+    return new WireFormatError(
+      err.code,
+      err.offset,
+      `invalid OTLP ${this.shape.signal} request at byte ${err.offset}${context}: ${err.message}; ${fix}`,
+      { cause: err },
+    );
   }
 }
 
@@ -450,7 +478,11 @@ class TraceIdWalk extends Walk {
           pos = r.pos;
         }
         const bodyEnd = pos + len;
-        if (bodyEnd > end) throw new WireFault(lenStart, `length ${len} runs past the end of the enclosing message (${end - pos} bytes left)`);
+        if (bodyEnd > end)
+          throw new WireFault(
+            lenStart,
+            `length ${len} runs past the end of the enclosing message (${end - pos} bytes left)`,
+          );
         if (tag >>> 3 === traceIdField) {
           keyStart = pos;
           keyEnd = bodyEnd;
@@ -556,7 +588,14 @@ class TraceIdWalk extends Walk {
     return total;
   }
 
-  private write(out: Uint8Array, order: Int32Array, from: number, to: number, scopeSizes: Int32Array, resSizes: Int32Array): number {
+  private write(
+    out: Uint8Array,
+    order: Int32Array,
+    from: number,
+    to: number,
+    scopeSizes: Int32Array,
+    resSizes: Int32Array,
+  ): number {
     const buf = this.buf;
     const resTag = lenTag(RequestField.RESOURCES);
     const scopeTag = lenTag(RequestField.SCOPES);
@@ -569,10 +608,24 @@ class TraceIdWalk extends Walk {
       const run = order[k] as number;
       const sc = this.runScope[run] as number;
       if (sc !== curScope) {
-        if (curScope >= 0) pos = this.scopeOthers.copy(out, pos, buf, (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number), this.scopeOthersEnd[curScope] as number);
+        if (curScope >= 0)
+          pos = this.scopeOthers.copy(
+            out,
+            pos,
+            buf,
+            (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number),
+            this.scopeOthersEnd[curScope] as number,
+          );
         const res = this.scopeResource[sc] as number;
         if (res !== curRes) {
-          if (curRes >= 0) pos = this.resOthers.copy(out, pos, buf, (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number), this.resOthersEnd[curRes] as number);
+          if (curRes >= 0)
+            pos = this.resOthers.copy(
+              out,
+              pos,
+              buf,
+              (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number),
+              this.resOthersEnd[curRes] as number,
+            );
           curRes = res;
           out[pos++] = resTag;
           pos = writeVarint(out, pos, resSizes[nr++] as number);
@@ -587,8 +640,20 @@ class TraceIdWalk extends Walk {
       }
       pos = copyRange(out, pos, buf, this.runStart[run] as number, this.runEnd[run] as number);
     }
-    pos = this.scopeOthers.copy(out, pos, buf, (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number), this.scopeOthersEnd[curScope] as number);
-    pos = this.resOthers.copy(out, pos, buf, (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number), this.resOthersEnd[curRes] as number);
+    pos = this.scopeOthers.copy(
+      out,
+      pos,
+      buf,
+      (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number),
+      this.scopeOthersEnd[curScope] as number,
+    );
+    pos = this.resOthers.copy(
+      out,
+      pos,
+      buf,
+      (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number),
+      this.resOthersEnd[curRes] as number,
+    );
     return pos;
   }
 }
@@ -758,7 +823,8 @@ class ServiceWalk extends Walk {
     const parts: SplitPart[] = [];
     for (let b = 0; b < backends; b++) {
       const out = outs[b];
-      if (out !== undefined && (this.itemsPerBackend[b] as number) > 0) parts.push({ backend: b, bytes: out, items: this.itemsPerBackend[b] as number });
+      if (out !== undefined && (this.itemsPerBackend[b] as number) > 0)
+        parts.push({ backend: b, bytes: out, items: this.itemsPerBackend[b] as number });
     }
     return parts;
   }

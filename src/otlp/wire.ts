@@ -23,7 +23,16 @@ export const WireType = {
 export type WireType = (typeof WireType)[keyof typeof WireType];
 
 /** Names of wire types, for error messages. */
-const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'group start', 'group end', 'fixed32', 'invalid (6)', 'invalid (7)'];
+const WIRE_TYPE_NAMES = [
+  'varint',
+  'fixed64',
+  'length-delimited',
+  'group start',
+  'group end',
+  'fixed32',
+  'invalid (6)',
+  'invalid (7)',
+];
 
 /** How deeply groups inside unknown fields may nest before the input is rejected. */
 export const MAX_GROUP_DEPTH = 32;
@@ -102,7 +111,8 @@ export class WireReader {
       if (shift < 28) {
         result |= (b & 0x7f) << shift;
       } else if (shift === 28) {
-        if ((b & 0x70) !== 0) throw new WireFault(start, 'varint does not fit in 32 bits where a tag or length was expected');
+        if ((b & 0x70) !== 0)
+          throw new WireFault(start, 'varint does not fit in 32 bits where a tag or length was expected');
         result |= (b & 0x0f) << 28;
       } else if ((b & 0x7f) !== 0) {
         throw new WireFault(start, 'varint does not fit in 32 bits where a tag or length was expected');
@@ -121,7 +131,10 @@ export class WireReader {
     const len = this.uint32(end);
     const bodyEnd = this.pos + len;
     if (bodyEnd > end) {
-      throw new WireFault(at, `length ${len} runs past the end of the enclosing message (${end - this.pos} bytes left)`);
+      throw new WireFault(
+        at,
+        `length ${len} runs past the end of the enclosing message (${end - this.pos} bytes left)`,
+      );
     }
     return bodyEnd;
   }
@@ -163,7 +176,10 @@ export class WireReader {
         this.skipGroup(field, end, tagStart);
         return;
       default:
-        throw new WireFault(tagStart, `field ${field} has wire type ${wireTypeName(wireType)}, which is not valid where a field starts`);
+        throw new WireFault(
+          tagStart,
+          `field ${field} has wire type ${wireTypeName(wireType)}, which is not valid where a field starts`,
+        );
     }
   }
 
@@ -173,17 +189,20 @@ export class WireReader {
     // hostile nesting costs neither stack depth nor more than MAX_GROUP_DEPTH entries.
     const open: number[] = [field];
     while (open.length > 0) {
-      if (this.pos >= end) throw new WireFault(tagStart, `group (field ${field}) is not closed before the end of its message`);
+      if (this.pos >= end)
+        throw new WireFault(tagStart, `group (field ${field}) is not closed before the end of its message`);
       const at = this.pos;
       const tag = this.uint32(end);
       const f = tag >>> 3;
       const wt = tag & 7;
       if (f === 0) throw new WireFault(at, 'field number 0 is not valid');
       if (wt === WireType.EGROUP) {
-        if (f !== open[open.length - 1]) throw new WireFault(at, `end of group ${f} does not match the open group ${open[open.length - 1] ?? '?'}`);
+        if (f !== open[open.length - 1])
+          throw new WireFault(at, `end of group ${f} does not match the open group ${open[open.length - 1] ?? '?'}`);
         open.pop();
       } else if (wt === WireType.SGROUP) {
-        if (open.length >= MAX_GROUP_DEPTH) throw new WireFault(at, `groups nested deeper than ${MAX_GROUP_DEPTH} levels`);
+        if (open.length >= MAX_GROUP_DEPTH)
+          throw new WireFault(at, `groups nested deeper than ${MAX_GROUP_DEPTH} levels`);
         open.push(f);
       } else {
         this.skip(f, wt, end, at);

@@ -6,7 +6,10 @@ const RUNNER = new URL('../../bench/micro/run.ts', import.meta.url).pathname;
 
 describe('npm run bench (smoke)', () => {
   it('runs every micro-benchmark once and prints its tables', async () => {
-    const child = spawn(process.execPath, [RUNNER], { env: { ...process.env, BENCH_SMOKE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RUNNER], {
+      env: { ...process.env, BENCH_SMOKE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {

@@ -17,7 +17,9 @@ function runOtelLb(args: string[], stdin: string): Promise<{ code: number | null
       stderr += c;
     });
     child.on('error', reject);
-    child.on('close', (code) => { resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(stdin);
   });
 }
@@ -26,13 +28,18 @@ describe('otel-lb process', () => {
   it('routes 100,000 trace IDs from standard input, one line each, in order', async () => {
     const ids = Array.from({ length: 100_000 }, (_, i) => i.toString(16).padStart(32, '0'));
 
-    const { code, stdout, stderr } = await runOtelLb(['route', '--endpoints', 'a:4317,b:4317,c:4317', '--ring', 'upstream-v2'], ids.join('\n'));
+    const { code, stdout, stderr } = await runOtelLb(
+      ['route', '--endpoints', 'a:4317,b:4317,c:4317', '--ring', 'upstream-v2'],
+      ids.join('\n'),
+    );
 
     assert.equal(stderr, '');
     assert.equal(code, 0);
     const lines = stdout.trimEnd().split('\n');
     assert.equal(lines.length, ids.length);
-    lines.forEach((line, i) => { assert.match(line, new RegExp(`^${ids[i] ?? ''} [abc]:4317$`)); });
+    lines.forEach((line, i) => {
+      assert.match(line, new RegExp(`^${ids[i] ?? ''} [abc]:4317$`));
+    });
   });
 
   it('exits with code 2 and a message on bad usage', async () => {

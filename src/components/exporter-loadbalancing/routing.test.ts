@@ -18,7 +18,9 @@ interface GoldenRingCase {
   readonly services: { service_name: string; key_raw_value: GoldenEndpoints }[];
 }
 
-const golden = JSON.parse(readFileSync(new URL('../../../test/fixtures/upstream-ring.json', import.meta.url), 'utf8')) as { ring_cases: GoldenRingCase[] };
+const golden = JSON.parse(
+  readFileSync(new URL('../../../test/fixtures/upstream-ring.json', import.meta.url), 'utf8'),
+) as { ring_cases: GoldenRingCase[] };
 const VERSIONS = [
   { ring: RingName.UPSTREAM_V2, key: 'v2_linear_probe' },
   { ring: RingName.UPSTREAM_V1, key: 'v1_legacy' },
@@ -42,16 +44,31 @@ describe('createKeyRouter', () => {
         const ring = buildRing(ringName, c.endpoints);
         const traces = createKeyRouter({ ring, signal: Signal.TRACES, routingKey: RoutingKey.TRACE_ID });
         const logs = createKeyRouter({ ring, signal: Signal.LOGS, routingKey: RoutingKey.TRACE_ID });
-        const services = [Signal.TRACES, Signal.LOGS].map((signal) => createKeyRouter({ ring, signal, routingKey: RoutingKey.SERVICE }));
+        const services = [Signal.TRACES, Signal.LOGS].map((signal) =>
+          createKeyRouter({ ring, signal, routingKey: RoutingKey.SERVICE }),
+        );
         for (const t of c.traces) {
           const id = Buffer.from(t.trace_id_hex, 'hex');
-          assert.equal(ring.endpoints[traces.route(id, 0, 16)], t.traces_key_raw16.endpoint[key], `${c.id} span ${t.trace_id_hex}`);
-          assert.equal(ring.endpoints[logs.route(id, 0, 16)], t.logs_key_hex32.endpoint[key], `${c.id} log ${t.trace_id_hex}`);
+          assert.equal(
+            ring.endpoints[traces.route(id, 0, 16)],
+            t.traces_key_raw16.endpoint[key],
+            `${c.id} span ${t.trace_id_hex}`,
+          );
+          assert.equal(
+            ring.endpoints[logs.route(id, 0, 16)],
+            t.logs_key_hex32.endpoint[key],
+            `${c.id} log ${t.trace_id_hex}`,
+          );
           checked += 2;
         }
         for (const s of c.services) {
           const name = keyBytes(s.service_name);
-          for (const router of services) assert.equal(ring.endpoints[router.route(name, 0, name.length)], s.key_raw_value.endpoint[key], `${c.id} service ${s.service_name}`);
+          for (const router of services)
+            assert.equal(
+              ring.endpoints[router.route(name, 0, name.length)],
+              s.key_raw_value.endpoint[key],
+              `${c.id} service ${s.service_name}`,
+            );
           checked += 2;
         }
       }

@@ -96,7 +96,8 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array {
 /** Pearson's χ² of observed counts against expected counts. */
 function chiSquare(observed: ArrayLike<number>, expected: ArrayLike<number>): number {
   let sum = 0;
-  for (let i = 0; i < observed.length; i++) sum += ((observed[i] as number) - (expected[i] as number)) ** 2 / (expected[i] as number);
+  for (let i = 0; i < observed.length; i++)
+    sum += ((observed[i] as number) - (expected[i] as number)) ** 2 / (expected[i] as number);
   return sum;
 }
 
@@ -124,7 +125,14 @@ describe('murmur3', () => {
 
   it('hashes a sub-range exactly as a copy of it', () => {
     const buffer = pseudoRandomBytes(64, 7);
-    for (const [start, end] of [[0, 0], [3, 3], [5, 21], [1, 64], [17, 18], [60, 63]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [3, 3],
+      [5, 21],
+      [1, 64],
+      [17, 18],
+      [60, 63],
+    ] as const) {
       assert.equal(murmur3(buffer, start, end, 42), murmur3(buffer.slice(start, end), 0, end - start, 42));
     }
   });
@@ -190,7 +198,10 @@ describe('otel-lb-v1 locate', () => {
       for (const start of [0, 1, 2, 3, 59]) {
         const index = ring.locate(buffer, start, start + length);
 
-        assert.ok(Number.isInteger(index) && index >= 0 && index < ring.endpoints.length, `length ${length} at ${start}: ${index}`);
+        assert.ok(
+          Number.isInteger(index) && index >= 0 && index < ring.endpoints.length,
+          `length ${length} at ${start}: ${index}`,
+        );
         assert.equal(index, ring.locate(buffer.slice(start, start + length), 0, length));
       }
     }

@@ -16,7 +16,10 @@ import { buildUpstreamRing } from './upstream.ts';
  */
 export function buildRing(name: string, endpoints: Iterable<string>): HashRing {
   if (!isRingName(name)) {
-    throw new OtelLbError(ErrorCode.LB_UNKNOWN_RING, `unknown hash ring ${JSON.stringify(name)}: use one of ${RING_NAMES.map((n) => JSON.stringify(n)).join(', ')}`);
+    throw new OtelLbError(
+      ErrorCode.LB_UNKNOWN_RING,
+      `unknown hash ring ${JSON.stringify(name)}: use one of ${RING_NAMES.map((n) => JSON.stringify(n)).join(', ')}`,
+    );
   }
   switch (name) {
     case RingName.OTEL_LB_V1:

@@ -5,12 +5,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { ErrorCode, OtelLbError } from '../../../errors.ts';
 import { crc32, crc32Update } from './crc32.ts';
 import { keyBytes } from './hash-ring.ts';
-import {
-  UPSTREAM_MAX_POSITIONS,
-  type UpstreamRingVersion,
-  buildUpstreamRing,
-  upstreamRingItems,
-} from './upstream.ts';
+import { UPSTREAM_MAX_POSITIONS, type UpstreamRingVersion, buildUpstreamRing, upstreamRingItems } from './upstream.ts';
 
 // ---------------------------------------------------------------------------------------
 // The golden file (test/fixtures/upstream-ring.json), produced by running upstream's Go
@@ -316,8 +311,20 @@ describe('upstreamRingItems', () => {
   const HOME_35995 = 'dropped-19618';
   const HOME_35996 = 'placed-2828';
   const RUN_ITEMS = [
-    ...[[0, 5], [1, 6], [2, 7], [3, 8], [4, 9]],
-    ...[[35995, 0], [35996, 1], [35997, 2], [35998, 3], [35999, 4]],
+    ...[
+      [0, 5],
+      [1, 6],
+      [2, 7],
+      [3, 8],
+      [4, 9],
+    ],
+    ...[
+      [35995, 0],
+      [35996, 1],
+      [35997, 2],
+      [35998, 3],
+      [35999, 4],
+    ],
   ] as const;
 
   it('probe-limit endpoints hash to the positions the cases below rely on', () => {
@@ -367,7 +374,10 @@ describe('buildUpstreamRing', () => {
 
         const actual = c.keys.map((k) => `${k.label} -> ${route(ring, hexBytes(k.keyHex)) ?? '(none)'}`);
 
-        assert.deepEqual(actual, c.keys.map((k) => `${k.label} -> ${k.endpoint[fixtureKey]}`));
+        assert.deepEqual(
+          actual,
+          c.keys.map((k) => `${k.label} -> ${k.endpoint[fixtureKey]}`),
+        );
       });
     }
   }
@@ -408,7 +418,10 @@ describe('buildUpstreamRing', () => {
 
   it('covers every upstream unit-test check of the golden file', () => {
     const known = /^(?:TestPositionsForEndpoints|TestNewHashRing|TestEndpointFor)/;
-    assert.deepEqual(UNIT_TEST_CHECKS.filter((u) => !known.test(u.name)).map((u) => u.name), []);
+    assert.deepEqual(
+      UNIT_TEST_CHECKS.filter((u) => !known.test(u.name)).map((u) => u.name),
+      [],
+    );
   });
 
   for (const { version } of ALGORITHMS) {
