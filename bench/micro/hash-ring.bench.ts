@@ -19,6 +19,7 @@ import { bench, do_not_optimize, group, run, summary } from 'mitata';
 import { type HashRing, RingName, keyBytes } from '../../src/components/exporter-loadbalancing/hash-ring/hash-ring.ts';
 import { buildOtelLbV1Ring } from '../../src/components/exporter-loadbalancing/hash-ring/otel-lb-v1.ts';
 import { buildUpstreamRing } from '../../src/components/exporter-loadbalancing/hash-ring/upstream.ts';
+import { createRandom } from '../../test/helpers/otlp-builders.ts';
 
 const isSmoke = process.env.BENCH_SMOKE === '1';
 /** `BENCH_GROUPS=<regex>` runs only the groups whose name matches, e.g. `build`. */
@@ -34,19 +35,6 @@ const RINGS: readonly { name: RingName; build: (endpoints: readonly string[]) =>
   { name: RingName.UPSTREAM_V1, build: (endpoints) => buildUpstreamRing(RingName.UPSTREAM_V1, endpoints) },
 ];
 const ENDPOINT_COUNTS = [10, 100, 300] as const;
-
-/** A deterministic xorshift32 stream of bytes, so that every run measures the same keys. */
-function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x;
-  }
-  return bytes;
-}
 
 function endpointsOf(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `otelcol-${i}.otelcol-headless.observability.svc.cluster.local:4317`);
@@ -71,7 +59,7 @@ function keySet(keys: readonly Uint8Array[]): KeySet {
 }
 
 function traceIds(count: number): KeySet {
-  const bytes = pseudoRandomBytes(16 * count, 0x2545_f491);
+  const bytes = createRandom(0x2545_f491).bytes(16 * count);
   return keySet(Array.from({ length: count }, (_, i) => bytes.subarray(16 * i, 16 * i + 16)));
 }
 

@@ -175,6 +175,68 @@ class RangeList {
   }
 }
 
+/**
+ * The scopes or the resources of a request: for each, its fields other than its children
+ * (as ranges in `others`), how many of those ranges come before the first child (`head`),
+ * and their total size. `writeHead`/`writeTail` copy the fields before / after the
+ * children, so that a canonical input yields canonical outputs.
+ */
+class Containers {
+  readonly others = new RangeList();
+  private othersFirst = new Int32Array(INITIAL_CAPACITY);
+  private othersEnd = new Int32Array(INITIAL_CAPACITY);
+  private head = new Int32Array(INITIAL_CAPACITY);
+  private bytes = new Int32Array(INITIAL_CAPACITY);
+  length = 0;
+
+  /** Starts the next container; returns its index. */
+  open(): number {
+    const n = this.length;
+    if (n === this.othersFirst.length) {
+      this.othersFirst = grow(this.othersFirst, n + 1);
+      this.othersEnd = grow(this.othersEnd, n + 1);
+      this.head = grow(this.head, n + 1);
+      this.bytes = grow(this.bytes, n + 1);
+    }
+    this.othersFirst[n] = this.others.length;
+    this.head[n] = -1;
+    this.bytes[n] = 0;
+    this.length = n + 1;
+    return n;
+  }
+
+  /** Records a field [start, end) of container `c` (the one open now) that is not a child. */
+  addOther(c: number, start: number, end: number): void {
+    this.others.push(start, end, this.othersFirst[c] as number);
+    this.bytes[c] = (this.bytes[c] as number) + end - start;
+  }
+
+  /** Notes that container `c` has reached a child; the first call fixes its head. */
+  markChild(c: number): void {
+    if ((this.head[c] as number) < 0) this.head[c] = this.others.length - (this.othersFirst[c] as number);
+  }
+
+  close(c: number): void {
+    this.othersEnd[c] = this.others.length;
+    this.markChild(c);
+  }
+
+  /** Total size of container `c`'s fields that are not children. */
+  otherBytes(c: number): number {
+    return this.bytes[c] as number;
+  }
+
+  writeHead(c: number, out: Uint8Array, pos: number, src: Uint8Array): number {
+    const first = this.othersFirst[c] as number;
+    return this.others.copy(out, pos, src, first, first + (this.head[c] as number));
+  }
+
+  writeTail(c: number, out: Uint8Array, pos: number, src: Uint8Array): number {
+    const first = this.othersFirst[c] as number;
+    return this.others.copy(out, pos, src, first + (this.head[c] as number), this.othersEnd[c] as number);
+  }
+}
+
 /** State shared by both walks: the reader, counters for error context, part assembly. */
 abstract class Walk {
   readonly shape: SignalShape;
@@ -318,23 +380,10 @@ class TraceIdWalk extends Walk {
   private runScope: Int32Array<ArrayBuffer>;
   private runs = 0;
 
-  // Scopes and resources are both "containers": other-field ranges [othersFirst, othersEnd)
-  // in the others table, of which the first `head` come before the first child.
+  private readonly resources = new Containers();
+  private readonly scopes = new Containers();
+  /** Per scope: the index of its resource. */
   private scopeResource = new Int32Array(INITIAL_CAPACITY);
-  private scopeOthersFirst = new Int32Array(INITIAL_CAPACITY);
-  private scopeHead = new Int32Array(INITIAL_CAPACITY);
-  private scopeOthersEnd = new Int32Array(INITIAL_CAPACITY);
-  private scopeOtherBytes = new Int32Array(INITIAL_CAPACITY);
-  private scopes = 0;
-
-  private resOthersFirst = new Int32Array(INITIAL_CAPACITY);
-  private resHead = new Int32Array(INITIAL_CAPACITY);
-  private resOthersEnd = new Int32Array(INITIAL_CAPACITY);
-  private resOtherBytes = new Int32Array(INITIAL_CAPACITY);
-  private resources = 0;
-
-  private readonly resOthers = new RangeList();
-  private readonly scopeOthers = new RangeList();
 
   private keylessBackend = -1;
   private readonly traceIdField: number;
@@ -351,18 +400,8 @@ class TraceIdWalk extends Walk {
 
   scanResource(_fieldStart: number, start: number, end: number): void {
     const r = this.reader;
-    const res = this.resources;
-    if (res === this.resOthersFirst.length) {
-      this.resOthersFirst = grow(this.resOthersFirst, res + 1);
-      this.resHead = grow(this.resHead, res + 1);
-      this.resOthersEnd = grow(this.resOthersEnd, res + 1);
-      this.resOtherBytes = grow(this.resOtherBytes, res + 1);
-    }
-    this.resources = res + 1;
-    const others = this.resOthers;
-    const first = others.length;
-    let head = -1;
-    let otherBytes = 0;
+    const resources = this.resources;
+    const res = resources.open();
     r.pos = start;
     while (r.pos < end) {
       const tagStart = r.pos;
@@ -371,38 +410,24 @@ class TraceIdWalk extends Walk {
         this.scopeNo++;
         this.expectLen(tag, tagStart, `${this.shape.resourceName}.${this.shape.scopesField}`);
         const bodyEnd = r.lengthEnd(end);
-        if (head < 0) head = others.length - first;
+        resources.markChild(res);
         this.scanScope(res, r.pos, bodyEnd);
         this.itemNo = -1;
         r.pos = bodyEnd;
       } else {
         this.skipField(tag, tagStart, end);
-        others.push(tagStart, r.pos, first);
-        otherBytes += r.pos - tagStart;
+        resources.addOther(res, tagStart, r.pos);
       }
     }
-    this.resOthersFirst[res] = first;
-    this.resOthersEnd[res] = others.length;
-    this.resHead[res] = head < 0 ? others.length - first : head;
-    this.resOtherBytes[res] = otherBytes;
+    resources.close(res);
   }
 
   private scanScope(res: number, start: number, end: number): void {
     const r = this.reader;
-    const sc = this.scopes;
-    if (sc === this.scopeResource.length) {
-      this.scopeResource = grow(this.scopeResource, sc + 1);
-      this.scopeOthersFirst = grow(this.scopeOthersFirst, sc + 1);
-      this.scopeHead = grow(this.scopeHead, sc + 1);
-      this.scopeOthersEnd = grow(this.scopeOthersEnd, sc + 1);
-      this.scopeOtherBytes = grow(this.scopeOtherBytes, sc + 1);
-    }
-    this.scopes = sc + 1;
+    const scopes = this.scopes;
+    const sc = scopes.open();
+    if (sc === this.scopeResource.length) this.scopeResource = grow(this.scopeResource, sc + 1);
     this.scopeResource[sc] = res;
-    const others = this.scopeOthers;
-    const first = others.length;
-    let head = -1;
-    let otherBytes = 0;
     const firstRun = this.runs;
     r.pos = start;
     while (r.pos < end) {
@@ -412,7 +437,7 @@ class TraceIdWalk extends Walk {
         this.itemNo++;
         this.expectLen(tag, tagStart, `${this.shape.scopeName}.${this.shape.itemsField}`);
         const bodyEnd = r.lengthEnd(end);
-        if (head < 0) head = others.length - first;
+        scopes.markChild(sc);
         const backend = this.backendOf(r.pos, bodyEnd);
         r.pos = bodyEnd;
         this.countItem(backend);
@@ -434,14 +459,10 @@ class TraceIdWalk extends Walk {
         }
       } else {
         this.skipField(tag, tagStart, end);
-        others.push(tagStart, r.pos, first);
-        otherBytes += r.pos - tagStart;
+        scopes.addOther(sc, tagStart, r.pos);
       }
     }
-    this.scopeOthersFirst[sc] = first;
-    this.scopeOthersEnd[sc] = others.length;
-    this.scopeHead[sc] = head < 0 ? others.length - first : head;
-    this.scopeOtherBytes[sc] = otherBytes;
+    scopes.close(sc);
   }
 
   /** Finds the item's trace ID (last one wins) and maps it to a backend. */
@@ -534,8 +555,8 @@ class TraceIdWalk extends Walk {
     }
 
     // Sizes of the scope and resource wrappers of one part, in the order they are written.
-    const scopeSizes = new Int32Array(Math.min(runs, this.scopes));
-    const resSizes = new Int32Array(Math.min(runs, this.resources));
+    const scopeSizes = new Int32Array(Math.min(runs, this.scopes.length));
+    const resSizes = new Int32Array(Math.min(runs, this.resources.length));
     const parts: SplitPart[] = [];
     for (let b = 0; b < backends; b++) {
       const from = offsets[b] as number;
@@ -574,10 +595,10 @@ class TraceIdWalk extends Walk {
             total += 1 + varintSize(resInner) + resInner;
           }
           curRes = res;
-          resInner = this.resOtherBytes[res] as number;
+          resInner = this.resources.otherBytes(res);
         }
         curScope = sc;
-        scopeInner = this.scopeOtherBytes[sc] as number;
+        scopeInner = this.scopes.otherBytes(sc);
       }
       scopeInner += (this.runEnd[run] as number) - (this.runStart[run] as number);
     }
@@ -597,6 +618,7 @@ class TraceIdWalk extends Walk {
     resSizes: Int32Array,
   ): number {
     const buf = this.buf;
+    const { scopes, resources } = this;
     const resTag = lenTag(RequestField.RESOURCES);
     const scopeTag = lenTag(RequestField.SCOPES);
     let pos = this.writeTopOthers(out, 0);
@@ -608,53 +630,24 @@ class TraceIdWalk extends Walk {
       const run = order[k] as number;
       const sc = this.runScope[run] as number;
       if (sc !== curScope) {
-        if (curScope >= 0)
-          pos = this.scopeOthers.copy(
-            out,
-            pos,
-            buf,
-            (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number),
-            this.scopeOthersEnd[curScope] as number,
-          );
+        if (curScope >= 0) pos = scopes.writeTail(curScope, out, pos, buf);
         const res = this.scopeResource[sc] as number;
         if (res !== curRes) {
-          if (curRes >= 0)
-            pos = this.resOthers.copy(
-              out,
-              pos,
-              buf,
-              (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number),
-              this.resOthersEnd[curRes] as number,
-            );
+          if (curRes >= 0) pos = resources.writeTail(curRes, out, pos, buf);
           curRes = res;
           out[pos++] = resTag;
           pos = writeVarint(out, pos, resSizes[nr++] as number);
-          const first = this.resOthersFirst[res] as number;
-          pos = this.resOthers.copy(out, pos, buf, first, first + (this.resHead[res] as number));
+          pos = resources.writeHead(res, out, pos, buf);
         }
         curScope = sc;
         out[pos++] = scopeTag;
         pos = writeVarint(out, pos, scopeSizes[ns++] as number);
-        const first = this.scopeOthersFirst[sc] as number;
-        pos = this.scopeOthers.copy(out, pos, buf, first, first + (this.scopeHead[sc] as number));
+        pos = scopes.writeHead(sc, out, pos, buf);
       }
       pos = copyRange(out, pos, buf, this.runStart[run] as number, this.runEnd[run] as number);
     }
-    pos = this.scopeOthers.copy(
-      out,
-      pos,
-      buf,
-      (this.scopeOthersFirst[curScope] as number) + (this.scopeHead[curScope] as number),
-      this.scopeOthersEnd[curScope] as number,
-    );
-    pos = this.resOthers.copy(
-      out,
-      pos,
-      buf,
-      (this.resOthersFirst[curRes] as number) + (this.resHead[curRes] as number),
-      this.resOthersEnd[curRes] as number,
-    );
-    return pos;
+    pos = scopes.writeTail(curScope, out, pos, buf);
+    return resources.writeTail(curRes, out, pos, buf);
   }
 }
 

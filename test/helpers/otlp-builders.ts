@@ -37,6 +37,8 @@ export interface Random {
   hex(length: number): string;
   /** A random unsigned 64-bit integer. */
   uint64(): bigint;
+  /** `length` random bytes. */
+  bytes(length: number): Uint8Array;
 }
 
 /** A {@link Random} whose sequence is fixed by `seed` (any 32-bit integer). */
@@ -70,6 +72,11 @@ export function createRandom(seed: number): Random {
       return out;
     },
     uint64: () => (BigInt(nextUint32()) << 32n) | BigInt(nextUint32()),
+    bytes: (length) => {
+      const out = new Uint8Array(length);
+      for (let i = 0; i < length; i++) out[i] = nextUint32() & 0xff;
+      return out;
+    },
   };
   return random;
 }

@@ -13,6 +13,7 @@ import {
   otelLbV1SizeBytes,
   otelLbV1SlotOwners,
 } from './otel-lb-v1.ts';
+import { createRandom } from '../../../../test/helpers/otlp-builders.ts';
 
 const SLOT_SHIFT = 32 - Math.log2(OTEL_LB_V1_SLOTS);
 
@@ -80,19 +81,6 @@ function movedSlots(before: HashRing, after: HashRing): { share: number; pairs: 
   return { share: moved / OTEL_LB_V1_SLOTS, pairs };
 }
 
-/** A deterministic xorshift32 stream of bytes. */
-function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x;
-  }
-  return bytes;
-}
-
 /** Pearson's χ² of observed counts against expected counts. */
 function chiSquare(observed: ArrayLike<number>, expected: ArrayLike<number>): number {
   let sum = 0;
@@ -124,7 +112,7 @@ describe('murmur3', () => {
   });
 
   it('hashes a sub-range exactly as a copy of it', () => {
-    const buffer = pseudoRandomBytes(64, 7);
+    const buffer = createRandom(7).bytes(64);
     for (const [start, end] of [
       [0, 0],
       [3, 3],
@@ -193,7 +181,7 @@ describe('otel-lb-v1 locate', () => {
   const owners = otelLbV1SlotOwners(ring);
 
   it('returns an index into endpoints for empty keys and keys of any length, at any offset', () => {
-    const buffer = pseudoRandomBytes(100, 99);
+    const buffer = createRandom(99).bytes(100);
     for (let length = 0; length <= 40; length++) {
       for (const start of [0, 1, 2, 3, 59]) {
         const index = ring.locate(buffer, start, start + length);
@@ -208,7 +196,7 @@ describe('otel-lb-v1 locate', () => {
   });
 
   it('returns the owner of the key hash’s slot', () => {
-    const keys = pseudoRandomBytes(16 * 1000, 5);
+    const keys = createRandom(5).bytes(16 * 1000);
     for (let at = 0; at < keys.length; at += 16) {
       assert.equal(ring.locate(keys, at, at + 16), owners[hashOtelLbV1Key(keys, at, at + 16) >>> SLOT_SHIFT]);
     }
@@ -306,7 +294,7 @@ describe('otel-lb-v1 disruption', () => {
     const endpoints = ipEndpoints(51);
     const before = buildOtelLbV1Ring(endpoints.slice(0, 50));
     const after = buildOtelLbV1Ring(endpoints);
-    const ids = pseudoRandomBytes(16 * 200_000, 0x5eed);
+    const ids = createRandom(0x5eed).bytes(16 * 200_000);
     let moved = 0;
 
     for (let at = 0; at < ids.length; at += 16) {
