@@ -13,6 +13,8 @@ export const ErrorCode = {
   OTLP_BAD_TRACE_ID: 'ERR_OTLP_BAD_TRACE_ID',
   /** A hash ring was asked for with an empty endpoint list. */
   LB_NO_BACKENDS: 'ERR_LB_NO_BACKENDS',
+  /** More endpoints than a hash ring can hold. */
+  LB_TOO_MANY_BACKENDS: 'ERR_LB_TOO_MANY_BACKENDS',
   /** An unknown hash ring name. */
   LB_UNKNOWN_RING: 'ERR_LB_UNKNOWN_RING',
   /** A command-line usage error (exit code 2). */

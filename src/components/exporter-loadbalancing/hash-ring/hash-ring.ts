@@ -60,7 +60,8 @@ export function keyBytes(key: string): Uint8Array {
  * endpoints only, never on the order a resolver returned them in.
  */
 export function normalizeEndpoints(endpoints: Iterable<string>): string[] {
-  const unique = [...new Set(endpoints)];
-  const bytes = new Map(unique.map((e) => [e, UTF8.encode(e)]));
-  return unique.sort((a, b) => Buffer.compare(bytes.get(a) as Uint8Array, bytes.get(b) as Uint8Array));
+  return [...new Set(endpoints)]
+    .map((endpoint) => ({ endpoint, bytes: UTF8.encode(endpoint) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ endpoint }) => endpoint);
 }

@@ -5,6 +5,7 @@ import { ErrorCode, OtelLbError } from '../../../errors.ts';
 import { RingName, keyBytes } from './hash-ring.ts';
 import type { HashRing } from './hash-ring.ts';
 import {
+  OTEL_LB_V1_MAX_ENDPOINTS,
   OTEL_LB_V1_SLOTS,
   buildOtelLbV1Ring,
   hashOtelLbV1Key,
@@ -139,6 +140,15 @@ describe('buildOtelLbV1Ring', () => {
     assert.throws(
       () => buildOtelLbV1Ring([]),
       (err: unknown) => err instanceof OtelLbError && err.code === ErrorCode.LB_NO_BACKENDS,
+    );
+  });
+
+  it('throws ERR_LB_TOO_MANY_BACKENDS past the endpoint limit, before building anything', () => {
+    const endpoints = Array.from({ length: OTEL_LB_V1_MAX_ENDPOINTS + 1 }, (_, i) => `e${i}`);
+
+    assert.throws(
+      () => buildOtelLbV1Ring(endpoints),
+      (err: unknown) => err instanceof OtelLbError && err.code === ErrorCode.LB_TOO_MANY_BACKENDS,
     );
   });
 

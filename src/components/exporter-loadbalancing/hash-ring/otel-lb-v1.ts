@@ -179,7 +179,7 @@ function tieRank(position: number, seedA: number): number {
  * allocation-free, never throws and is safe to call concurrently.
  *
  * @throws OtelLbError with code `ERR_LB_NO_BACKENDS` when `endpoints` is empty.
- * @throws RangeError with more than {@link OTEL_LB_V1_MAX_ENDPOINTS} endpoints.
+ * @throws OtelLbError `ERR_LB_TOO_MANY_BACKENDS` with more than {@link OTEL_LB_V1_MAX_ENDPOINTS} endpoints.
  */
 export function buildOtelLbV1Ring(endpoints: Iterable<string>): HashRing {
   const sorted = normalizeEndpoints(endpoints);
@@ -191,7 +191,10 @@ export function buildOtelLbV1Ring(endpoints: Iterable<string>): HashRing {
     );
   }
   if (n > OTEL_LB_V1_MAX_ENDPOINTS) {
-    throw new RangeError(`the otel-lb-v1 hash ring holds at most ${OTEL_LB_V1_MAX_ENDPOINTS} endpoints, got ${n}`);
+    throw new OtelLbError(
+      ErrorCode.LB_TOO_MANY_BACKENDS,
+      `the otel-lb-v1 hash ring holds at most ${OTEL_LB_V1_MAX_ENDPOINTS} endpoints, got ${n}: check the resolver's output`,
+    );
   }
   const seedA = new Int32Array(n);
   const seedB = new Int32Array(n);
