@@ -6,9 +6,23 @@
 
 import { runCli } from './cli/cli.ts';
 
-const code = await runCli(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
+/** The reader of our output went away (`otel-lb route … | head`): not an error. */
+function isBrokenPipe(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'EPIPE';
+}
+
+process.stdout.on('error', (err) => {
+  if (!isBrokenPipe(err)) throw err;
 });
-process.exitCode = code;
+
+try {
+  process.exitCode = await runCli(process.argv.slice(2), {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+} catch (err) {
+  if (!isBrokenPipe(err)) throw err;
+  // Stop reading standard input and writing at once, as `yes | head` does.
+  process.exit(0);
+}

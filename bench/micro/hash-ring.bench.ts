@@ -8,8 +8,8 @@
  *   BENCH_GROUPS='^build' node_modules/.bin/node bench/micro/hash-ring.bench.ts   some groups only
  *
  * Trace-ID lookups cycle through 65,536 distinct random IDs, so, as in production, each
- * lookup lands on an unpredictable part of the ring's table (for `otel-lb-v1`, a 4 MiB table
- * that does not fit in L2); the "hot" variant cycles through 256 IDs, whose table entries
+ * lookup lands on an unpredictable part of the ring's table (for `otel-lb-v1`, 2.25 MiB at 300 endpoints,
+ * more than L2 holds); the "hot" variant cycles through 256 IDs, whose table entries
  * stay cached, to show the cost of the hash and the code alone. One closure serves every
  * ring, so the `locate` call is polymorphic here, a few ns slower than in the load balancer.
  */

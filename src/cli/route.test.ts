@@ -29,13 +29,31 @@ describe('otel-lb route', () => {
     assert.equal(stdout, `${ID_A} backend-2:4317\n${ID_B} 10.0.0.7:4317\n`);
   });
 
-  it('uses the hex key for logs on upstream rings, as the Collector does', async () => {
-    const traces = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v1', ID_A]);
-    const logs = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v1', '--signal', 'logs', ID_A]);
+  it('hashes log records as the Collector does: hex on upstream-v2, raw bytes on upstream-v1', async () => {
+    const id = '583ff980eb665683be5a909b5a272aea';
 
-    assert.equal(traces.stdout, `${ID_A} backend-1:4317\n`);
-    assert.equal(logs.code, ExitCode.OK);
-    assert.match(logs.stdout, new RegExp(`^${ID_A} \\S+\\n$`));
+    const spans = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v2', id]);
+    const logsV2 = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v2', '--signal', 'logs', id]);
+    const logsV1 = await run(['route', '--endpoints', ENDPOINTS, '--ring', 'upstream-v1', '--signal', 'logs', id]);
+
+    assert.equal(spans.stdout, `${id} backend-3\n`);
+    assert.equal(logsV2.stdout, `${id} backend-1:4317\n`);
+    assert.equal(logsV1.stdout, `${id} backend-1:4317\n`);
+  });
+
+  it('merges repeated --endpoints lists', async () => {
+    const split = await run([
+      'route',
+      '--endpoints',
+      '10.0.0.7:4317,[fd00::5]:4317',
+      '--endpoints',
+      'backend-1:4317,backend-2:4317,backend-3',
+      '--ring',
+      'upstream-v2',
+      ID_A,
+    ]);
+
+    assert.equal(split.stdout, `${ID_A} backend-2:4317\n`);
   });
 
   it('routes on the default ring when --ring is not given, whatever the endpoint order', async () => {

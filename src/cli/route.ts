@@ -26,14 +26,15 @@ Prints the backend each routing key is sent to: one line per key, in input order
 
 Options:
   --endpoints LIST     Comma-separated backends, exactly as the resolver reports them
-                       (e.g. "10.0.0.7:4317,10.0.0.8:4317"). Order and duplicates do not
-                       matter: every ring depends on the set of endpoints only. Required.
+                       (e.g. "10.0.0.7:4317,10.0.0.8:4317"); may be repeated. Order and
+                       duplicates do not matter: every ring depends on the set of
+                       endpoints only. Required.
   --ring NAME          Hash ring: ${RING_NAMES.join(', ')} (default: ${DEFAULT_RING}).
                        upstream-v2 places keys exactly as the OpenTelemetry Collector's
-                       loadbalancing exporter v0.131 to v0.156 does; upstream-v1 as the
-                       releases before it.
-  --signal SIGNAL      traces or logs (default: traces). Matters for the upstream rings,
-                       which hash a log record's trace ID as 32 hex digits.
+                       loadbalancing exporter v0.131 to v0.156 does (log records as in
+                       v0.154 to v0.156); upstream-v1 as the releases before v0.131.
+  --signal SIGNAL      traces or logs (default: traces). Matters for upstream-v2, which
+                       hashes a log record's trace ID as 32 hex digits.
   --routing-key KEY    traceID or service (default: traceID), as the routing_key argument.
   -h, --help           Show this help.
 
@@ -77,15 +78,15 @@ export function parseEndpointList(list: string): string[] {
 
 /** Builds the ring and router from option values; throws OtelLbError for bad values. */
 export function createRouteSetup(options: {
-  endpoints: string | undefined;
+  endpoints: readonly string[] | undefined;
   ring: string;
   signal: string;
   routingKey: string;
 }): RouteSetup {
-  if (options.endpoints === undefined) {
+  if (options.endpoints === undefined || options.endpoints.length === 0) {
     throw usage('missing --endpoints: give the backends, e.g. --endpoints 10.0.0.7:4317,10.0.0.8:4317');
   }
-  const endpoints = parseEndpointList(options.endpoints);
+  const endpoints = options.endpoints.flatMap(parseEndpointList);
   if (options.signal !== Signal.TRACES && options.signal !== Signal.LOGS) {
     throw usage(`unknown --signal ${JSON.stringify(options.signal)}: use traces or logs`);
   }
@@ -163,7 +164,7 @@ export async function runRoute(args: readonly string[], io: CliIo): Promise<Exit
       allowPositionals: true,
       strict: true,
       options: {
-        endpoints: { type: 'string' },
+        endpoints: { type: 'string', multiple: true },
         ring: { type: 'string', default: DEFAULT_RING },
         signal: { type: 'string', default: Signal.TRACES },
         'routing-key': { type: 'string', default: RoutingKey.TRACE_ID },
@@ -228,6 +229,9 @@ export async function runRoute(args: readonly string[], io: CliIo): Promise<Exit
       const key = isTraceId ? text.trim() : text;
       if (key !== '') emit(key, `line ${line}: `);
     };
+    if ('isTTY' in io.stdin && io.stdin.isTTY === true) {
+      await writeOut(io.stderr, 'otel-lb route: reading keys from standard input, one per line; end with Ctrl-D\n');
+    }
     io.stdin.setEncoding('utf8');
     for await (const chunk of io.stdin as AsyncIterable<string>) {
       const lines = (carry + chunk).split('\n');

@@ -67,7 +67,7 @@ function serviceKey(resource: Resource | undefined): Uint8Array {
 }
 
 function routeHex(router: KeyRouter, traceId: string | undefined): number {
-  if (traceId === undefined || traceId === '') return -1;
+  if (traceId === undefined || /^0*$/.test(traceId)) return -1;
   return router.route(Buffer.from(traceId, 'hex'), 0, 16);
 }
 
@@ -258,7 +258,8 @@ describe('splitter: routing rules', () => {
   });
 
   it('sends all spans without a trace ID (absent or empty) of one request to the one keyless backend', () => {
-    const router = testRouter(4, 2);
+    const router = testRouter(64, 63);
+    assert.notEqual(router.route(TRACE_A, 0, 16), 63);
     const input = resourceSpans(
       scopeSpans(
         span(stringField(5, 'no id')),
@@ -271,8 +272,7 @@ describe('splitter: routing rules', () => {
     const { parts } = expectOk(splitTraces(input, RoutingKey.TRACE_ID, router));
 
     assert.equal(router.keylessCalls, 1);
-    const keyless = parts.find((p) => p.backend === 2);
-    assert.ok(keyless !== undefined && keyless.items >= 3);
+    assert.equal(parts.find((p) => p.backend === 63)?.items, 3);
   });
 
   it('uses the last trace_id of a span, as protobuf merging does', () => {
@@ -368,7 +368,7 @@ describe('splitter: routing rules', () => {
     }
   });
 
-  it('copies request-level unknown fields into every part', () => {
+  it('drops request-level unknown fields, which OTLP does not define, instead of copying them into every part', () => {
     const unknown = stringField(15, 'request-level');
     const input = concatBytes([
       unknown,
@@ -379,7 +379,36 @@ describe('splitter: routing rules', () => {
     const { parts } = expectOk(splitTraces(input, RoutingKey.TRACE_ID, router));
 
     assert.equal(parts.length, 2);
-    for (const p of parts) assert.deepEqual(new Uint8Array(p.bytes.subarray(0, unknown.length)), unknown);
+    for (const p of parts) assert.equal(p.bytes[0], 0x0a, 'each part starts with its resource_spans');
+  });
+
+  it('treats the all-zero trace ID as no trace ID', () => {
+    const router = testRouter(64, 5);
+    const input = resourceSpans(scopeSpans(span(bytesField(1, new Uint8Array(16))), span(bytesField(1, TRACE_A))));
+
+    const { parts } = expectOk(splitTraces(input, RoutingKey.TRACE_ID, router));
+
+    assert.equal(router.keylessCalls, 1);
+    assert.equal(parts.find((p) => p.backend === 5)?.items, 1);
+  });
+
+  it('keeps a flood of empty containers out of split parts', () => {
+    const empties = new Uint8Array(4 << 20);
+    for (let i = 0; i < empties.length; i += 2) empties[i] = 0x12;
+    const input = concatBytes([
+      resourceSpans(serviceResource('a'), scopeSpans(span(bytesField(1, TRACE_A)))),
+      resourceSpans(empties),
+      resourceSpans(serviceResource('b'), scopeSpans(span(bytesField(1, TRACE_B)))),
+    ]);
+    const router = testRouter(64);
+
+    for (const routingKey of Object.values(RoutingKey)) {
+      const { parts, items } = expectOk(splitTraces(input, routingKey, router));
+
+      assert.equal(items, 2);
+      assert.equal(parts.length, 2, routingKey);
+      for (const p of parts) assert.ok(p.bytes.length < 100, `a part of ${p.bytes.length} bytes`);
+    }
   });
 
   it('keeps fields of scopes and resources before and after the items in their places', () => {
@@ -484,7 +513,7 @@ describe('splitter: malformed input', () => {
       name: 'trace ID of 8 bytes',
       input: messageField(1, messageField(2, messageField(2, bytesField(1, new Uint8Array(8))))),
       code: ErrorCode.OTLP_BAD_TRACE_ID,
-      offset: 8,
+      offset: 6,
       message: /trace_id is 8 bytes long/,
       itemsOnly: true,
     },
@@ -563,6 +592,50 @@ describe('splitter: malformed input', () => {
     const result = splitTraces(input, RoutingKey.TRACE_ID, testRouter(2));
 
     assert.match(expectError(result).message, /\(resource_spans\[1\]\.scope_spans\[0\]\.spans\[1\]\)/);
+  });
+
+  it('names the level a problem is at, also after the children of that level', () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [
+        resourceSpans(scopeSpans(span(bytesField(1, TRACE_A)), Uint8Array.of(0x1a, 0x09))),
+        /\(resource_spans\[0\]\.scope_spans\[0\]\): length 9/,
+      ],
+      [
+        resourceSpans(scopeSpans(span(bytesField(1, TRACE_A))), Uint8Array.of(0x1a, 0x09)),
+        /\(resource_spans\[0\]\): length 9/,
+      ],
+      [
+        concatBytes([resourceSpans(scopeSpans(span(bytesField(1, TRACE_A)))), Uint8Array.of(0x1a, 0x09)]),
+        /request at byte \d+: length 9/,
+      ],
+    ];
+    for (const [input, message] of cases) {
+      for (const routingKey of Object.values(RoutingKey)) {
+        assert.match(expectError(splitTraces(input, routingKey, testRouter(2))).message, message);
+      }
+    }
+  });
+
+  it('reports the same offsets when splitting by service', () => {
+    const input = concatBytes([
+      good,
+      resourceSpans(serviceResource('x'), scopeSpans(span(bytesField(1, TRACE_A)), Uint8Array.of(0x12, 0x05))),
+    ]);
+
+    const byTrace = expectError(splitTraces(input, RoutingKey.TRACE_ID, testRouter(2)));
+    const byService = expectError(splitTraces(input, RoutingKey.SERVICE, testRouter(2)));
+
+    assert.equal(byService.offset, byTrace.offset);
+    assert.equal(byService.message, byTrace.message);
+  });
+
+  it('rejects a 10-byte varint that overflows 64 bits', () => {
+    const input = concatBytes([good, Uint8Array.of(0xa0, 0x01), new Uint8Array(9).fill(0xff), Uint8Array.of(0x02)]);
+
+    const error = expectError(splitTraces(input, RoutingKey.TRACE_ID, testRouter(2)));
+
+    assert.equal(error.offset, good.length + 2);
+    assert.match(error.message, /does not fit in 64 bits/);
   });
 
   it('rejects a log record trace ID of the wrong length naming log_records', () => {

@@ -12,19 +12,20 @@
  *
  * Items are never re-encoded: every span or log record reaches its backend byte for byte.
  * When every item of a request maps to one backend, that backend gets the input buffer
- * itself. Request-level unknown fields go to every part.
+ * itself. Request-level unknown fields (OTLP defines none) are dropped from split requests,
+ * as the Collector drops them: copied into every part they would multiply.
  *
  * Behaviour for odd but valid input:
- * - an item without a trace ID (field absent or zero length) has no trace to keep
- *   together; all such items of one request go to the backend chosen by
- *   {@link KeyRouter.keyless}, asked at most once per request;
+ * - an item without a trace ID (field absent, zero length, or the all-zero ID that OTLP
+ *   defines as invalid) has no trace to keep together; all such items of one request go
+ *   to the backend chosen by {@link KeyRouter.keyless}, asked at most once per request;
  * - a resource without `service.name`, or whose `service.name` is not a string, routes
  *   with the empty key, so that all of them meet on one backend;
  * - repeated fields follow protobuf's merge rules: the last `trace_id` of an item wins; the
  *   first `service.name` attribute of the (merged) resource wins; a `KeyValue.value`
  *   written twice resolves to the last oneof member set;
  * - containers without items (an empty `ScopeSpans`, a `ResourceSpans` without scopes)
- *   carry no data and are left out when a request is split by trace ID;
+ *   carry no data and are left out of split requests, and cost nothing to skip;
  * - a request without items yields no parts.
  *
  * Malformed input (truncated varint, a length past the end of its message, a wrong wire
@@ -34,7 +35,10 @@
  * beyond its top-level field framing are forwarded as they are.
  *
  * Cost: one pass over the request's framing plus one copy of the bytes; allocation is a
- * handful of typed arrays per request and one buffer per part.
+ * handful of typed arrays per request (sized by items, never by declared lengths) and one
+ * buffer per part. A part repeats the resource and scope of its items, so a split
+ * request's parts together hold the input plus one copy of each resource and scope per
+ * extra backend it reaches, as with any per-trace split.
  */
 
 import { ErrorCode } from '../errors.ts';
@@ -126,6 +130,13 @@ function run(walk: Walk): SplitResult {
   } catch (err) {
     return { ok: false, error: walk.describe(err) };
   }
+}
+
+/** True for the all-zero trace ID, which OTLP defines as invalid (no trace). */
+function isZeroTraceId(buf: Uint8Array, at: number): boolean {
+  if (buf[at] !== 0) return false;
+  for (let i = 1; i < TRACE_ID_BYTES; i++) if (buf[at + i] !== 0) return false;
+  return true;
 }
 
 function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {
@@ -221,6 +232,12 @@ class Containers {
     this.markChild(c);
   }
 
+  /** Forgets container `c`, which must be the last one opened, and its fields. */
+  discard(c: number): void {
+    this.others.length = this.othersFirst[c] as number;
+    this.length = c;
+  }
+
   /** Total size of container `c`'s fields that are not children. */
   otherBytes(c: number): number {
     return this.bytes[c] as number;
@@ -248,10 +265,12 @@ abstract class Walk {
   readonly itemsPerBackend: Int32Array;
   firstBackend = -1;
   isSplit = false;
-  /** Request-level fields other than the resources (unknown fields), as [start, end) pairs. */
-  readonly topOthers: number[] = [];
-  topOtherBytes = 0;
-  /** Where the walk is, for error messages: indexes of the current resource, scope, item. */
+  /**
+   * Where the walk is, for error messages: how deep (0 request, 1 resource, 2 scope,
+   * 3 item) and the index of the current resource, scope (in its resource) and item (in
+   * its scope).
+   */
+  depth = 0;
   resourceNo = -1;
   scopeNo = -1;
   itemNo = -1;
@@ -261,6 +280,9 @@ abstract class Walk {
     this.buf = buf;
     this.router = router;
     this.reader = new WireReader(buf);
+    if (!Number.isInteger(router.backendCount) || router.backendCount < 1) {
+      throw new TypeError(`KeyRouter.backendCount must be a positive integer, got ${String(router.backendCount)}`);
+    }
     this.itemsPerBackend = new Int32Array(router.backendCount);
   }
 
@@ -274,15 +296,17 @@ abstract class Walk {
       const field = tag >>> 3;
       if (field === RequestField.RESOURCES) {
         this.resourceNo++;
+        this.scopeNo = -1;
+        this.depth = 1;
         this.expectLen(tag, tagStart, `${this.shape.requestName}.${this.shape.resourcesField}`);
         const bodyEnd = r.lengthEnd(end);
         this.scanResource(tagStart, r.pos, bodyEnd);
-        this.scopeNo = -1;
+        this.depth = 0;
         r.pos = bodyEnd;
       } else {
+        // OTLP defines no other request field. Unknown ones are validated and dropped, as
+        // the Collector drops them: copied into every part they would multiply.
         this.skipField(tag, tagStart, end);
-        this.topOthers.push(tagStart, r.pos);
-        this.topOtherBytes += r.pos - tagStart;
       }
     }
   }
@@ -333,12 +357,6 @@ abstract class Walk {
     return undefined;
   }
 
-  protected writeTopOthers(out: Uint8Array, pos: number): number {
-    const t = this.topOthers;
-    for (let i = 0; i < t.length; i += 2) pos = copyRange(out, pos, this.buf, t[i] as number, t[i + 1] as number);
-    return pos;
-  }
-
   /** Turns what a scan threw into a {@link WireFormatError} that says where it happened. */
   describe(err: unknown): WireFormatError {
     if (!(err instanceof WireFault)) {
@@ -350,9 +368,9 @@ abstract class Walk {
       );
     }
     let path = '';
-    if (this.resourceNo >= 0) path += `${this.shape.resourcesField}[${this.resourceNo}]`;
-    if (this.scopeNo >= 0) path += `.${this.shape.scopesField}[${this.scopeNo}]`;
-    if (this.itemNo >= 0) path += `.${this.shape.itemsField}[${this.itemNo}]`;
+    if (this.depth >= 1) path += `${this.shape.resourcesField}[${this.resourceNo}]`;
+    if (this.depth >= 2) path += `.${this.shape.scopesField}[${this.scopeNo}]`;
+    if (this.depth >= 3) path += `.${this.shape.itemsField}[${this.itemNo}]`;
     const context = path === '' ? '' : ` (${path})`;
     const fix =
       err.code === ErrorCode.OTLP_BAD_TRACE_ID
@@ -402,24 +420,30 @@ class TraceIdWalk extends Walk {
     const r = this.reader;
     const resources = this.resources;
     const res = resources.open();
+    const runsBefore = this.runs;
     r.pos = start;
     while (r.pos < end) {
       const tagStart = r.pos;
       const tag = r.uint32(end);
       if (tag >>> 3 === RequestField.SCOPES) {
         this.scopeNo++;
+        this.itemNo = -1;
+        this.depth = 2;
         this.expectLen(tag, tagStart, `${this.shape.resourceName}.${this.shape.scopesField}`);
         const bodyEnd = r.lengthEnd(end);
         resources.markChild(res);
         this.scanScope(res, r.pos, bodyEnd);
-        this.itemNo = -1;
+        this.depth = 1;
         r.pos = bodyEnd;
       } else {
         this.skipField(tag, tagStart, end);
         resources.addOther(res, tagStart, r.pos);
       }
     }
-    resources.close(res);
+    // A resource without items carries no data: forgetting it keeps hostile floods of
+    // empty containers from costing memory.
+    if (this.runs === runsBefore) resources.discard(res);
+    else resources.close(res);
   }
 
   private scanScope(res: number, start: number, end: number): void {
@@ -435,10 +459,12 @@ class TraceIdWalk extends Walk {
       const tag = r.uint32(end);
       if (tag >>> 3 === RequestField.ITEMS) {
         this.itemNo++;
+        this.depth = 3;
         this.expectLen(tag, tagStart, `${this.shape.scopeName}.${this.shape.itemsField}`);
         const bodyEnd = r.lengthEnd(end);
         scopes.markChild(sc);
         const backend = this.backendOf(r.pos, bodyEnd);
+        this.depth = 2;
         r.pos = bodyEnd;
         this.countItem(backend);
         const n = this.runs;
@@ -462,7 +488,8 @@ class TraceIdWalk extends Walk {
         scopes.addOther(sc, tagStart, r.pos);
       }
     }
-    scopes.close(sc);
+    if (this.runs === firstRun) scopes.discard(sc);
+    else scopes.close(sc);
   }
 
   /** Finds the item's trace ID (last one wins) and maps it to a backend. */
@@ -475,6 +502,7 @@ class TraceIdWalk extends Walk {
     const traceIdField = this.traceIdField;
     let keyStart = -1;
     let keyEnd = -1;
+    let keyTag = -1;
     let pos = start;
     while (pos < end) {
       const tagStart = pos;
@@ -507,6 +535,7 @@ class TraceIdWalk extends Walk {
         if (tag >>> 3 === traceIdField) {
           keyStart = pos;
           keyEnd = bodyEnd;
+          keyTag = tagStart;
         }
         pos = bodyEnd;
       } else if (tag >>> 3 === traceIdField) {
@@ -523,12 +552,12 @@ class TraceIdWalk extends Walk {
     }
     r.pos = pos;
     const len = keyEnd - keyStart;
-    if (len === TRACE_ID_BYTES) return this.router.route(this.buf, keyStart, keyEnd);
-    if (len === 0) {
+    if (len === TRACE_ID_BYTES && !isZeroTraceId(buf, keyStart)) return this.router.route(buf, keyStart, keyEnd);
+    if (len === 0 || len === TRACE_ID_BYTES) {
       if (this.keylessBackend < 0) this.keylessBackend = this.router.keyless();
       return this.keylessBackend;
     }
-    throw new WireFault(keyStart, `${this.shape.itemName}.trace_id is ${len} bytes long`, ErrorCode.OTLP_BAD_TRACE_ID);
+    throw new WireFault(keyTag, `${this.shape.itemName}.trace_id is ${len} bytes long`, ErrorCode.OTLP_BAD_TRACE_ID);
   }
 
   build(): SplitPart[] {
@@ -573,7 +602,7 @@ class TraceIdWalk extends Walk {
 
   /** Computes wrapper sizes and the total size of the part made of runs order[from, to). */
   private measure(order: Int32Array, from: number, to: number, scopeSizes: Int32Array, resSizes: Int32Array): number {
-    let total = this.topOtherBytes;
+    let total = 0;
     let curScope = -1;
     let curRes = -1;
     let scopeInner = 0;
@@ -621,7 +650,7 @@ class TraceIdWalk extends Walk {
     const { scopes, resources } = this;
     const resTag = lenTag(RequestField.RESOURCES);
     const scopeTag = lenTag(RequestField.SCOPES);
-    let pos = this.writeTopOthers(out, 0);
+    let pos = 0;
     let curScope = -1;
     let curRes = -1;
     let ns = 0;
@@ -677,10 +706,12 @@ class ServiceWalk extends Walk {
       const field = tag >>> 3;
       if (field === RequestField.SCOPES) {
         this.scopeNo++;
+        this.itemNo = -1;
+        this.depth = 2;
         this.expectLen(tag, tagStart, `${this.shape.resourceName}.${this.shape.scopesField}`);
         const bodyEnd = r.lengthEnd(end);
         items += this.countScopeItems(r.pos, bodyEnd);
-        this.itemNo = -1;
+        this.depth = 1;
         r.pos = bodyEnd;
       } else if (field === RequestField.RESOURCE) {
         this.expectLen(tag, tagStart, `${this.shape.resourceName}.resource`);
@@ -694,6 +725,8 @@ class ServiceWalk extends Walk {
         this.skipField(tag, tagStart, end);
       }
     }
+    // A resource without items carries no data; it is not forwarded.
+    if (items === 0) return;
     const backend = keyStart < 0 ? this.router.route(EMPTY, 0, 0) : this.router.route(this.buf, keyStart, keyEnd);
     this.countItems(backend, items);
     this.partBytes[backend] = (this.partBytes[backend] as number) + end - fieldStart;
@@ -715,8 +748,10 @@ class ServiceWalk extends Walk {
       const tag = r.uint32(end);
       if (tag >>> 3 === RequestField.ITEMS) {
         this.itemNo++;
+        this.depth = 3;
         this.expectLen(tag, tagStart, `${this.shape.scopeName}.${this.shape.itemsField}`);
         r.pos = r.lengthEnd(end);
+        this.depth = 2;
         n++;
       } else {
         this.skipField(tag, tagStart, end);
@@ -807,9 +842,8 @@ class ServiceWalk extends Walk {
       const b = ranges[i + 2] as number;
       let out = outs[b];
       if (out === undefined) {
-        out = Buffer.allocUnsafe(this.topOtherBytes + (this.partBytes[b] as number));
+        out = Buffer.allocUnsafe(this.partBytes[b] as number);
         outs[b] = out;
-        fill[b] = this.writeTopOthers(out, 0);
       }
       fill[b] = copyRange(out, fill[b] as number, this.buf, ranges[i] as number, ranges[i + 1] as number);
     }

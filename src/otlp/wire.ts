@@ -139,15 +139,19 @@ export class WireReader {
     return bodyEnd;
   }
 
-  /** Skips a varint of up to 10 bytes. */
+  /** Skips a varint of up to 10 bytes; a 10th byte may only hold the 64th bit. */
   skipVarint(end: number): void {
     const buf = this.buf;
     const start = this.pos;
     let pos = start;
     for (;;) {
       if (pos >= end) throw new WireFault(start, 'truncated varint');
+      const b = buf[pos++] as number;
+      if (b < 0x80) {
+        if (pos - start === 10 && b > 1) throw new WireFault(start, 'varint does not fit in 64 bits');
+        break;
+      }
       if (pos - start >= 10) throw new WireFault(start, 'varint longer than 10 bytes');
-      if ((buf[pos++] as number) < 0x80) break;
     }
     this.pos = pos;
   }

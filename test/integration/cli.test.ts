@@ -42,6 +42,31 @@ describe('otel-lb process', () => {
     });
   });
 
+  it('stops quietly with exit code 0 when its reader goes away (| head)', async () => {
+    const child = spawn(process.execPath, [MAIN, 'route', '--endpoints', 'a:4317,b:4317'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    const ids = Array.from({ length: 200_000 }, (_, i) => i.toString(16).padStart(32, '0')).join('\n');
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(ids);
+
+    // Read the first chunk, then close the pipe as `head -1` would.
+    await new Promise<void>((resolve) =>
+      child.stdout.once('data', () => {
+        resolve();
+      }),
+    );
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    assert.equal(code, 0);
+    assert.equal(stderr, '');
+  });
+
   it('exits with code 2 and a message on bad usage', async () => {
     const { code, stderr } = await runOtelLb(['route', '--ring', 'nope', '--endpoints', 'a:1', 'x'], '');
 

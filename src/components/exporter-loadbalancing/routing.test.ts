@@ -21,15 +21,16 @@ interface GoldenRingCase {
 const golden = JSON.parse(
   readFileSync(new URL('../../../test/fixtures/upstream-ring.json', import.meta.url), 'utf8'),
 ) as { ring_cases: GoldenRingCase[] };
+// Log records: hex keys on upstream-v2 (v0.154+), raw bytes on upstream-v1 (every release).
 const VERSIONS = [
-  { ring: RingName.UPSTREAM_V2, key: 'v2_linear_probe' },
-  { ring: RingName.UPSTREAM_V1, key: 'v1_legacy' },
+  { ring: RingName.UPSTREAM_V2, key: 'v2_linear_probe', logsKey: 'logs_key_hex32' },
+  { ring: RingName.UPSTREAM_V1, key: 'v1_legacy', logsKey: 'traces_key_raw16' },
 ] as const;
 
 describe('keyEncodingFor', () => {
-  it('hashes log trace IDs as hex on the upstream rings only', () => {
+  it('hashes log trace IDs as hex on upstream-v2 only', () => {
     assert.equal(keyEncodingFor(RingName.UPSTREAM_V2, Signal.LOGS, RoutingKey.TRACE_ID), KeyEncoding.HEX);
-    assert.equal(keyEncodingFor(RingName.UPSTREAM_V1, Signal.LOGS, RoutingKey.TRACE_ID), KeyEncoding.HEX);
+    assert.equal(keyEncodingFor(RingName.UPSTREAM_V1, Signal.LOGS, RoutingKey.TRACE_ID), KeyEncoding.RAW);
     assert.equal(keyEncodingFor(RingName.UPSTREAM_V2, Signal.TRACES, RoutingKey.TRACE_ID), KeyEncoding.RAW);
     assert.equal(keyEncodingFor(RingName.UPSTREAM_V2, Signal.LOGS, RoutingKey.SERVICE), KeyEncoding.RAW);
     assert.equal(keyEncodingFor(RingName.OTEL_LB_V1, Signal.LOGS, RoutingKey.TRACE_ID), KeyEncoding.RAW);
@@ -37,7 +38,7 @@ describe('keyEncodingFor', () => {
 });
 
 describe('createKeyRouter', () => {
-  for (const { ring: ringName, key } of VERSIONS) {
+  for (const { ring: ringName, key, logsKey } of VERSIONS) {
     it(`routes spans, log records and services exactly as the Collector does on ${ringName}`, () => {
       let checked = 0;
       for (const c of golden.ring_cases) {
@@ -56,7 +57,7 @@ describe('createKeyRouter', () => {
           );
           assert.equal(
             ring.endpoints[logs.route(id, 0, 16)],
-            t.logs_key_hex32.endpoint[key],
+            t[logsKey].endpoint[key],
             `${c.id} log ${t.trace_id_hex}`,
           );
           checked += 2;

@@ -6,10 +6,11 @@
  * - `otel-lb-v1` hashes the raw key bytes for every signal: the 16 trace-ID bytes for
  *   spans and log records alike (so a trace's logs meet its spans on the same backend),
  *   and the `service.name` value's UTF-8 bytes.
- * - `upstream-v2` and `upstream-v1` hash what the OpenTelemetry Collector hashes: the 16
- *   raw trace-ID bytes for spans, the 32 lower-case hex digits of the trace ID for log
- *   records (contrib v0.154 and later), and the raw `service.name` value for service
- *   routing.
+ * - `upstream-v2` and `upstream-v1` hash what the OpenTelemetry Collector releases with
+ *   that ring hash: the 16 raw trace-ID bytes for spans and the raw `service.name` value
+ *   for service routing; for log records, `upstream-v2` hashes the 32 lower-case hex
+ *   digits of the trace ID (contrib v0.154 to v0.156; v0.131 to v0.153 still hashed the
+ *   raw bytes) and `upstream-v1` the raw bytes, as every release before v0.131 did.
  *
  * Pure: no I/O, no clocks. A router holds a 32-byte scratch buffer, so one router must not
  * be used by two splits at once (splits are synchronous, so one per load balancer is fine).
@@ -30,7 +31,7 @@ export type KeyEncoding = (typeof KeyEncoding)[keyof typeof KeyEncoding];
 
 /** The key encoding `ring` uses for `signal` routed by `routingKey`. */
 export function keyEncodingFor(ring: RingName, signal: Signal, routingKey: RoutingKey): KeyEncoding {
-  if (ring !== RingName.OTEL_LB_V1 && signal === Signal.LOGS && routingKey === 'traceID') return KeyEncoding.HEX;
+  if (ring === RingName.UPSTREAM_V2 && signal === Signal.LOGS && routingKey === 'traceID') return KeyEncoding.HEX;
   return KeyEncoding.RAW;
 }
 
