@@ -15,6 +15,10 @@ export const ErrorCode = {
   LB_NO_BACKENDS: 'ERR_LB_NO_BACKENDS',
   /** More endpoints than a hash ring can hold. */
   LB_TOO_MANY_BACKENDS: 'ERR_LB_TOO_MANY_BACKENDS',
+  /** A backend's sending queue is full; the request was refused and may be retried. */
+  LB_QUEUE_FULL: 'ERR_LB_QUEUE_FULL',
+  /** otel-lb is shutting down and accepts no more data. */
+  LB_SHUTTING_DOWN: 'ERR_LB_SHUTTING_DOWN',
   /** An unknown hash ring name. */
   LB_UNKNOWN_RING: 'ERR_LB_UNKNOWN_RING',
   /** A command-line usage error (exit code 2). */

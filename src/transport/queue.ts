@@ -1,0 +1,116 @@
+/**
+ * A bounded FIFO of pending work with waiting consumers: the in-memory sending queue of an
+ * exporter (Alloy's `queue` block). Capacity counts entries, as `queue_size` counts batches.
+ */
+
+/** The `queue` block. */
+export interface QueueSettings {
+  /** false: no queue, the caller waits for the send. */
+  readonly enabled: boolean;
+  /** Concurrent sends per backend. */
+  readonly numConsumers: number;
+  /** Most batches waiting (not counting those being sent). */
+  readonly queueSize: number;
+}
+
+/** Alloy's defaults (seed: `queue` block). */
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
+  enabled: true,
+  numConsumers: 10,
+  queueSize: 1000,
+});
+
+/**
+ * A bounded FIFO. `offer` never blocks: it refuses when full, so back-pressure reaches the
+ * client as a retryable status instead of a silent drop or an unbounded buffer. `take`
+ * waits until an entry is there or the queue is closed. Single-threaded (JS) only.
+ */
+export class BoundedQueue<T> {
+  readonly capacity: number;
+  private items: (T | undefined)[];
+  private head = 0;
+  private count = 0;
+  private waiters: ((item: T | undefined) => void)[] = [];
+  private closed = false;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new TypeError(`queue capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.items = new Array<T | undefined>(Math.min(capacity, 1024));
+  }
+
+  /** Entries waiting. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** Whether `n` more entries fit. */
+  hasRoom(n = 1): boolean {
+    return !this.closed && this.count + n <= this.capacity;
+  }
+
+  /**
+   * Adds an entry; false when the queue is full or closed. `force` admits it past the
+   * capacity (for work that must not be lost, such as batches re-routed from a backend that
+   * left), never past closing.
+   */
+  offer(item: T, force = false): boolean {
+    if (this.closed) return false;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter(item);
+      return true;
+    }
+    if (!force && this.count >= this.capacity) return false;
+    if (this.count === this.items.length) this.growStorage();
+    this.items[(this.head + this.count) % this.items.length] = item;
+    this.count++;
+    return true;
+  }
+
+  /** Removes and returns the oldest entry, or undefined when empty (never waits). */
+  poll(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.count--;
+    return item;
+  }
+
+  /** The oldest entry without removing it. */
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head];
+  }
+
+  /** Waits for an entry; undefined once the queue is closed and empty. */
+  take(): Promise<T | undefined> {
+    const item = this.poll();
+    if (item !== undefined || this.closed) return Promise.resolve(item);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Refuses new entries and wakes every waiting `take` with undefined. Entries already in
+   * the queue can still be polled (drained) or taken back with {@link drainAll}.
+   */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+
+  /** Removes and returns every waiting entry, oldest first. */
+  drainAll(): T[] {
+    const out: T[] = [];
+    for (let item = this.poll(); item !== undefined; item = this.poll()) out.push(item);
+    return out;
+  }
+
+  private growStorage(): void {
+    const next = new Array<T | undefined>(Math.max(1, this.items.length * 2));
+    for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) % this.items.length];
+    this.items = next;
+    this.head = 0;
+  }
+}
