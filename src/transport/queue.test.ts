@@ -77,3 +77,17 @@ describe('backoff', () => {
     assert.equal(mayRetry({ ...policy, enabled: false }, 0, 0, 0), false);
   });
 });
+
+describe('BoundedQueue.extract', () => {
+  it('takes matching entries oldest first, keeps the others in order, and stops when told', () => {
+    const q = new BoundedQueue<number>(10);
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) q.offer(n);
+    q.poll();
+    q.offer(8);
+
+    const taken = q.extract((n) => (n === 6 ? 'stop' : n % 2 === 0 ? 'take' : 'skip'));
+
+    assert.deepEqual(taken, [2, 4]);
+    assert.deepEqual(q.drainAll(), [3, 5, 6, 7, 8]);
+  });
+});

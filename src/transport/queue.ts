@@ -84,6 +84,34 @@ export class BoundedQueue<T> {
     return this.count === 0 ? undefined : this.items[this.head];
   }
 
+  /**
+   * Removes, oldest first, the entries `select` answers 'take' for, keeps those it answers
+   * 'skip' for in their order, and stops at the first 'stop'. For merging: take what
+   * matches, leave the rest queued. O(length).
+   */
+  extract(select: (item: T) => 'take' | 'skip' | 'stop'): T[] {
+    const taken: T[] = [];
+    const kept: T[] = [];
+    let i = 0;
+    for (; i < this.count; i++) {
+      const item = this.items[(this.head + i) % this.items.length] as T;
+      const verdict = select(item);
+      if (verdict === 'stop') break;
+      if (verdict === 'take') taken.push(item);
+      else kept.push(item);
+    }
+    if (taken.length === 0) return taken;
+    // Rewrite the examined prefix as the kept entries, followed by the unexamined rest.
+    const rest: T[] = [];
+    for (let j = i; j < this.count; j++) rest.push(this.items[(this.head + j) % this.items.length] as T);
+    for (let j = 0; j < this.count; j++) this.items[(this.head + j) % this.items.length] = undefined;
+    this.head = 0;
+    this.count = 0;
+    for (const item of kept) this.items[this.count++] = item;
+    for (const item of rest) this.items[this.count++] = item;
+    return taken;
+  }
+
   /** Waits for an entry; undefined once the queue is closed and empty. */
   take(): Promise<T | undefined> {
     const item = this.poll();

@@ -202,21 +202,26 @@ export class Sender {
     }
   }
 
-  /** Appends queued batches of the same signal to `first`, up to the merge bound. */
+  /**
+   * Appends queued batches of the same signal to `first`, oldest first, up to the merge
+   * bound; batches of other signals stay queued in their order.
+   */
   private mergeWithQueued(first: Batch): Batch {
     const maxBytes = this.options.merge.maxBytes;
-    let next = this.queue.peek();
-    if (maxBytes <= 0 || next === undefined || next.signal !== first.signal) return first;
+    if (maxBytes <= 0 || this.queue.length === 0) return first;
     let bytes = first.bytes.length;
-    if (bytes + next.bytes.length > maxBytes) return first;
-    const parts: Uint8Array[] = [first.bytes];
-    let items = first.items;
-    while (next !== undefined && next.signal === first.signal && bytes + next.bytes.length <= maxBytes) {
-      this.queue.poll();
-      parts.push(next.bytes);
+    const more = this.queue.extract((next) => {
+      if (next.signal !== first.signal) return 'skip';
+      if (bytes + next.bytes.length > maxBytes) return 'stop';
       bytes += next.bytes.length;
+      return 'take';
+    });
+    if (more.length === 0) return first;
+    let items = first.items;
+    const parts: Uint8Array[] = [first.bytes];
+    for (const next of more) {
+      parts.push(next.bytes);
       items = items < 0 || next.items < 0 ? -1 : items + next.items;
-      next = this.queue.peek();
     }
     return { signal: first.signal, bytes: Buffer.concat(parts, bytes), items };
   }

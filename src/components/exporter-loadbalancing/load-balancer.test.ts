@@ -239,6 +239,32 @@ describe('LoadBalancer', () => {
     assert.deepEqual(a.accepted.flatMap((b) => traceItemKeys(b.bytes)).sort(), expected);
   });
 
+  it('merges per signal when traces and logs are queued in turn', async () => {
+    const { lb, backends } = setup(['a:4317'], { queue: { numConsumers: 1 }, merge: { maxBytes: 1 << 20 } });
+    const a = backends.get('a:4317');
+    assert.ok(a);
+    a.hold();
+    const logs: Batch = {
+      signal: Signal.LOGS,
+      bytes: Uint8Array.of(0x0a, 0x06, 0x12, 0x04, 0x12, 0x02, 0x4a, 0x00),
+      items: -1,
+    };
+    for (let seed = 1; seed <= 6; seed++) {
+      await lb.consume(traces(seed), CONTEXT);
+      await lb.consume(logs, CONTEXT);
+    }
+
+    a.release();
+    await lb.shutdown(Date.now() + 60_000);
+
+    assert.deepEqual(
+      a.accepted.map((b) => b.signal),
+      ['traces', 'logs', 'traces'],
+      'one request in flight, then the oldest queued part with every other of its signal, then the rest',
+    );
+    assert.equal(a.items(), 6 * 200 + 6);
+  });
+
   it('re-routes what is queued for a backend that leaves, losing nothing', async () => {
     const { lb, backends } = setup(['a:4317', 'b:4317', 'c:4317'], { queue: { numConsumers: 1 } });
     for (const b of backends.values()) b.hold();
