@@ -150,7 +150,7 @@ describe('otel-lb', () => {
     const help = await run(['--help']);
 
     assert.equal(none.code, ExitCode.OK);
-    assert.match(none.stdout, /Commands:\n\s+route/);
+    assert.match(none.stdout, /Commands:\n\s+demo[^]*\n\s+route/);
     assert.equal(help.stdout, none.stdout);
   });
 
