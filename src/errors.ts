@@ -23,6 +23,20 @@ export const ErrorCode = {
   LB_UNKNOWN_RING: 'ERR_LB_UNKNOWN_RING',
   /** A command-line usage error (exit code 2). */
   CLI_USAGE: 'ERR_CLI_USAGE',
+  /** A gRPC peer answered with a status other than OK; the error's `grpcStatus` says which. */
+  GRPC_STATUS: 'ERR_GRPC_STATUS',
+  /** A gRPC connection could not be made or was lost (refused, reset, GOAWAY, stream reset). */
+  GRPC_UNAVAILABLE: 'ERR_GRPC_UNAVAILABLE',
+  /** A gRPC call passed its deadline before the server answered. */
+  GRPC_DEADLINE_EXCEEDED: 'ERR_GRPC_DEADLINE_EXCEEDED',
+  /** A gRPC call was cancelled by its caller (an abort signal, or the client was closed). */
+  GRPC_CANCELLED: 'ERR_GRPC_CANCELLED',
+  /** A peer broke the gRPC protocol (not a gRPC response, bad framing). */
+  GRPC_PROTOCOL: 'ERR_GRPC_PROTOCOL',
+  /** A gRPC message is larger than the configured maximum. */
+  GRPC_MESSAGE_TOO_LARGE: 'ERR_GRPC_MESSAGE_TOO_LARGE',
+  /** A request could not be compressed (the native codec failed). */
+  COMPRESSION_FAILED: 'ERR_COMPRESSION_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -15,11 +15,21 @@ process.stdout.on('error', (err) => {
   if (!isBrokenPipe(err)) throw err;
 });
 
+// The first SIGINT or SIGTERM asks the command to stop cleanly; a second one ends the process.
+const stop = new AbortController();
+for (const name of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(name, () => {
+    stop.abort(new Error(name));
+    process.once(name, () => process.exit(130));
+  });
+}
+
 try {
   process.exitCode = await runCli(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
+    signal: stop.signal,
   });
 } catch (err) {
   if (!isBrokenPipe(err)) throw err;

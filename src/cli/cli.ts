@@ -4,6 +4,7 @@
  */
 
 import { ExitCode, writeOut, type CliIo } from './io.ts';
+import { runDemo } from './demo.ts';
 import { runRoute } from './route.ts';
 
 export const MAIN_HELP = `otel-lb: a trace-aware OpenTelemetry load balancer.
@@ -15,6 +16,8 @@ trace reaches the same tail-sampling instance.
 Usage: otel-lb <command> [options]
 
 Commands:
+  demo      Run otel-lb on loopback in front of sink backends, fed with realistic traces,
+            and show that every trace arrives whole at one backend (npm start).
   route     Print the backend that each trace ID or service name is routed to.
   help      Show this help, or a command's help: otel-lb help route.
 
@@ -25,7 +28,10 @@ interface Command {
   readonly run: (args: readonly string[], io: CliIo) => Promise<ExitCode>;
 }
 
-const COMMANDS: ReadonlyMap<string, Command> = new Map([['route', { run: runRoute }]]);
+const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ['demo', { run: runDemo }],
+  ['route', { run: runRoute }],
+]);
 
 /** Runs the CLI with `argv` (without the node and script paths); resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {

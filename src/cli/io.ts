@@ -9,6 +9,8 @@ export interface CliIo {
   readonly stdin: Readable;
   readonly stdout: Writable;
   readonly stderr: Writable;
+  /** Aborted when the user asks the process to stop (SIGINT, SIGTERM). */
+  readonly signal?: AbortSignal;
 }
 
 /** Exit codes: 0 success, 1 failure at run time, 2 bad usage or bad input. */
