@@ -17,12 +17,12 @@ process.stdout.on('error', (err) => {
 
 // The first SIGINT or SIGTERM asks the command to stop cleanly; a second one ends the process.
 const stop = new AbortController();
-for (const name of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(name, () => {
-    stop.abort(new Error(name));
-    process.once(name, () => process.exit(130));
-  });
-}
+const onSignal = (name: NodeJS.Signals): void => {
+  if (stop.signal.aborted) process.exit(130);
+  stop.abort(new Error(name));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 try {
   process.exitCode = await runCli(process.argv.slice(2), {

@@ -13,11 +13,12 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-/** Exit codes: 0 success, 1 failure at run time, 2 bad usage or bad input. */
+/** Exit codes: 0 success, 1 failure at run time, 2 bad usage or bad input, 130 interrupted (Ctrl-C). */
 export const ExitCode = {
   OK: 0,
   FAILURE: 1,
   USAGE: 2,
+  INTERRUPTED: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

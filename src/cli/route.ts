@@ -233,11 +233,26 @@ export async function runRoute(args: readonly string[], io: CliIo): Promise<Exit
       await writeOut(io.stderr, 'otel-lb route: reading keys from standard input, one per line; end with Ctrl-D\n');
     }
     io.stdin.setEncoding('utf8');
-    for await (const chunk of io.stdin as AsyncIterable<string>) {
-      const lines = (carry + chunk).split('\n');
-      carry = lines.pop() ?? '';
-      for (const l of lines) handle(l);
-      await flush();
+    // Ctrl-C: stop reading, print what was routed so far, and exit 130 as shells expect.
+    const onStop = (): void => {
+      io.stdin.destroy();
+    };
+    io.signal?.addEventListener('abort', onStop, { once: true });
+    try {
+      for await (const chunk of io.stdin as AsyncIterable<string>) {
+        const lines = (carry + chunk).split('\n');
+        carry = lines.pop() ?? '';
+        for (const l of lines) handle(l);
+        await flush();
+      }
+    } catch (err) {
+      if (io.signal?.aborted !== true) throw err;
+    } finally {
+      io.signal?.removeEventListener('abort', onStop);
+    }
+    if (io.signal?.aborted === true) {
+      if (out !== '') await writeOut(io.stdout, out);
+      return ExitCode.INTERRUPTED;
     }
     if (carry !== '') handle(carry);
   }

@@ -67,6 +67,25 @@ describe('otel-lb process', () => {
     assert.equal(stderr, '');
   });
 
+  it('stops reading standard input on Ctrl-C, exiting 130', async () => {
+    const child = spawn(process.execPath, [MAIN, 'route', '--endpoints', 'a:4317'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    // Enough keys to fill a flush, so that output shows the process is reading; stdin stays open.
+    child.stdin.write(`${'0af7651916cd43dd8448eb211c80319c\n'.repeat(3000)}`);
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    assert.equal(code, 130);
+    assert.match(stdout, /^0af7651916cd43dd8448eb211c80319c a:4317$/m);
+  });
+
   it('exits with code 2 and a message on bad usage', async () => {
     const { code, stderr } = await runOtelLb(['route', '--ring', 'nope', '--endpoints', 'a:1', 'x'], '');
 
