@@ -76,8 +76,12 @@ describe('otel-lb process', () => {
       stdout += c;
     });
     // Enough keys to fill a flush, so that output shows the process is reading; stdin stays open.
-    child.stdin.write(`${'0af7651916cd43dd8448eb211c80319c\n'.repeat(3000)}`);
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdin.write('0af7651916cd43dd8448eb211c80319c\n'.repeat(3000));
+    await new Promise<void>((resolve) =>
+      child.stdout.once('data', () => {
+        resolve();
+      }),
+    );
 
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
