@@ -12,8 +12,14 @@
  *   reported to `onDrop` with the reason, and counted.
  * - A merged request is the concatenation of queued requests of one signal: protobuf
  *   concatenates repeated fields, so the result is one valid request holding every
- *   resource of its parts, untouched. Merging only takes what is already queued: it adds
- *   no latency.
+ *   resource of its parts, untouched.
+ * - Dispatch is adaptive, as Nagle's algorithm is for TCP: while a request of this sender
+ *   is on the wire, new batches wait behind it and leave merged as soon as it is answered,
+ *   unless a full merged request (`maxBytes`) or half the queue is already waiting, which
+ *   starts another send, up to `num_consumers` at once. A quiet backend therefore gets
+ *   every batch at once; a busy one gets few, large requests instead of many small ones
+ *   (the per-request cost of HTTP/2 is what a 1 → N split would otherwise multiply), and
+ *   the added wait is at most one round trip. Sends waiting to retry do not hold others.
  * - {@link Sender.retire} is for a backend that left the ring: it stops taking work and
  *   hands every batch that has not been delivered (queued, or failing and waiting to be
  *   retried) to `onOrphan`, so that the caller can route it again instead of losing it.
@@ -65,6 +71,8 @@ export interface SenderOptions {
   readonly onDrop?: (batch: Batch, reason: DropReason, result: ExportResult | undefined) => void;
   /** After {@link Sender.retire}: a batch this backend will not deliver, to route again. */
   readonly onOrphan?: (batch: Batch) => void;
+  /** A client broke its contract (threw instead of returning a result); the batch is dropped. */
+  readonly onError?: (error: unknown) => void;
 }
 
 function isAborted(signal: AbortSignal | undefined): boolean {
@@ -88,7 +96,12 @@ export class Sender {
   private readonly wake = new AbortController();
   /** Aborted at the shutdown deadline: cuts sends under way. */
   private readonly halt = new AbortController();
-  private readonly consumers: Promise<void>[] = [];
+  /** Sends under way, each with its retries (at most `num_consumers`). */
+  private readonly running = new Set<Promise<unknown>>();
+  /** Requests on the wire now (not counting those waiting to retry). */
+  private onWire = 0;
+  /** Bytes of the batches in the queue. */
+  private queuedBytes = 0;
   private retired = false;
   private shuttingDown = false;
   private readonly statsValue: SenderStats = {
@@ -106,10 +119,10 @@ export class Sender {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.queue = new BoundedQueue<Batch>(Math.max(1, options.queue.queueSize));
-    if (options.queue.enabled) {
-      for (let i = 0; i < Math.max(1, options.queue.numConsumers); i++) this.consumers.push(this.consume());
-    }
+    this.maxRunning = Math.max(1, options.queue.numConsumers);
   }
+
+  private readonly maxRunning: number;
 
   /** A snapshot of the counters. */
   stats(): SenderStats {
@@ -127,7 +140,10 @@ export class Sender {
    */
   offer(batch: Batch, force = false): boolean {
     if (!this.options.queue.enabled || this.retired) return false;
-    return this.queue.offer(batch, force);
+    if (!this.queue.offer(batch, force)) return false;
+    this.queuedBytes += batch.bytes.length;
+    this.pump();
+    return true;
   }
 
   /**
@@ -148,9 +164,11 @@ export class Sender {
     if (this.retired) return;
     this.retired = true;
     this.queue.close();
-    for (const batch of this.queue.drainAll()) this.orphan(batch);
+    const queued = this.queue.drainAll();
+    this.queuedBytes = 0;
+    for (const batch of queued) this.orphan(batch);
     this.wake.abort(new Error(`backend ${this.endpoint} left the ring`));
-    await Promise.all(this.consumers);
+    await this.idle();
   }
 
   /**
@@ -160,7 +178,8 @@ export class Sender {
   async shutdown(deadlineMs: number): Promise<void> {
     this.shuttingDown = true;
     this.queue.close();
-    const drained = Promise.all(this.consumers);
+    this.pump();
+    const drained = this.idle();
     const timer = new AbortController();
     const remaining = deadlineMs - this.clock.now();
     const deadline =
@@ -176,7 +195,9 @@ export class Sender {
       const reason = new Error(`shutdown deadline passed with work left for ${this.endpoint}`);
       this.wake.abort(reason);
       this.halt.abort(reason);
-      for (const batch of this.queue.drainAll()) this.drop(batch, 'shutdown', undefined);
+      const queued = this.queue.drainAll();
+      this.queuedBytes = 0;
+      for (const batch of queued) this.drop(batch, 'shutdown', undefined);
       await drained;
     }
     await this.options.client.close();
@@ -187,19 +208,43 @@ export class Sender {
     return this.options.client.close();
   }
 
-  private async consume(): Promise<void> {
-    for (;;) {
-      const first = await this.queue.take();
+  /**
+   * Starts sends while there is work, room under `num_consumers`, and a reason not to wait
+   * for the request on the wire (see the header): called on every offer and every answer.
+   */
+  private pump(): void {
+    while (this.running.size < this.maxRunning && this.queue.length > 0) {
+      if (
+        this.onWire > 0 &&
+        !this.shuttingDown &&
+        this.queuedBytes < this.options.merge.maxBytes &&
+        this.queue.length * 2 < this.queue.capacity
+      ) {
+        return;
+      }
+      const first = this.queue.poll();
       if (first === undefined) return;
+      this.queuedBytes -= first.bytes.length;
       const batch = this.mergeWithQueued(first);
       const attempt: Attempt = { batch, firstAttemptAt: this.clock.now() };
       this.statsValue.inFlight++;
-      try {
-        await this.deliver(attempt, undefined);
-      } finally {
-        this.statsValue.inFlight--;
-      }
+      const sending: Promise<unknown> = this.deliver(attempt, undefined)
+        .catch((error: unknown) => {
+          this.drop(attempt.batch, 'permanent', undefined);
+          this.options.onError?.(error);
+        })
+        .finally(() => {
+          this.statsValue.inFlight--;
+          this.running.delete(sending);
+          this.pump();
+        });
+      this.running.add(sending);
     }
+  }
+
+  /** Resolves once no send is under way (sends started meanwhile included). */
+  private async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /**
@@ -217,6 +262,7 @@ export class Sender {
       return 'take';
     });
     if (more.length === 0) return first;
+    this.queuedBytes -= bytes - first.bytes.length;
     let items = first.items;
     const parts: Uint8Array[] = [first.bytes];
     for (const next of more) {
@@ -230,9 +276,17 @@ export class Sender {
   private async deliver(attempt: Attempt, signal: AbortSignal | undefined): Promise<ExportResult> {
     const policy = this.options.retry;
     for (let n = 0; ; n++) {
-      const result = await this.options.client.export(attempt.batch, {
-        signal: signal === undefined ? this.halt.signal : AbortSignal.any([signal, this.halt.signal]),
-      });
+      this.onWire++;
+      let result: ExportResult;
+      try {
+        result = await this.options.client.export(attempt.batch, {
+          signal: signal === undefined ? this.halt.signal : AbortSignal.any([signal, this.halt.signal]),
+        });
+      } finally {
+        this.onWire--;
+      }
+      // The answer frees the wire: batches held behind this request may leave now.
+      this.pump();
       if (result.kind === 'ok') {
         this.statsValue.sentRequests++;
         if (attempt.batch.items > 0) this.statsValue.sentItems += attempt.batch.items;
