@@ -33,6 +33,13 @@ module.exports = {
       to: { path: '^src/(transport|telemetry)/' },
     },
     {
+      name: 'telemetry-is-a-leaf',
+      comment: 'Metrics, logs and the status server depend on nothing else of ours but internal helpers and errors.',
+      severity: 'error',
+      from: { path: '^src/telemetry/' },
+      to: { path: '^src/(otlp|transport)/' },
+    },
+    {
       name: 'hash-ring-is-pure',
       comment: 'Rings are pure code: no I/O modules.',
       severity: 'error',
