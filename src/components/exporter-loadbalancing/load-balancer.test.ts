@@ -14,7 +14,10 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../transport/retry.ts
 import { FakeClock, settle } from '../../../test/helpers/fake-clock.ts';
 import { buildTracesRequest } from '../../../test/helpers/otlp-builders.ts';
 import { traceItemKeys } from '../../../test/helpers/otlp-items.ts';
-import { LoadBalancer, type LoadBalancerOptions } from './load-balancer.ts';
+import { RingName, type HashRing } from './hash-ring/hash-ring.ts';
+import { buildOtelLbV1Ring } from './hash-ring/otel-lb-v1.ts';
+import { buildRing } from './hash-ring/rings.ts';
+import { LoadBalancer, type LoadBalancerOptions, type RingBuilder, type RingChange } from './load-balancer.ts';
 
 /** A backend double: records what it accepted; answers from a script, then ok. */
 class FakeBackend implements OtlpClient {
@@ -68,6 +71,46 @@ class FakeBackend implements OtlpClient {
   }
 }
 
+/** Ring changes as they happen; `next()` waits for the next one. */
+class RingChanges {
+  readonly seen: RingChange[] = [];
+  private readonly waiting: ((change: RingChange) => void)[] = [];
+
+  readonly onRingChange = (change: RingChange): void => {
+    this.seen.push(change);
+    for (const resolve of this.waiting.splice(0)) resolve(change);
+  };
+
+  next(): Promise<RingChange> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+/** A ring builder the test finishes by hand, build by build. */
+class ScriptedRingBuilder {
+  readonly builds: {
+    readonly endpoints: readonly string[];
+    readonly finish: () => void;
+    readonly fail: (error: Error) => void;
+  }[] = [];
+
+  readonly build: RingBuilder = (name, endpoints) =>
+    new Promise<HashRing>((resolve, reject) => {
+      this.builds.push({
+        endpoints,
+        finish: () => {
+          resolve(buildRing(name, endpoints));
+        },
+        fail: reject,
+      });
+    });
+
+  /** The endpoints of every build asked for so far. */
+  asked(): (readonly string[])[] {
+    return this.builds.map((b) => b.endpoints);
+  }
+}
+
 const CONTEXT: ConsumeContext = { signal: new AbortController().signal };
 const FAST_RETRY: RetryPolicy = {
   ...DEFAULT_RETRY_POLICY,
@@ -84,9 +127,11 @@ function setup(
   backends: Map<string, FakeBackend>;
   clock: FakeClock;
   drops: { endpoint: string; reason: string; items: number }[];
+  changes: RingChanges;
 } {
   const backends = new Map<string, FakeBackend>();
   const clock = new FakeClock();
+  const changes = new RingChanges();
   const drops: { endpoint: string; reason: string; items: number }[] = [];
   const lb = new LoadBalancer({
     routingKey: RoutingKey.TRACE_ID,
@@ -95,6 +140,7 @@ function setup(
     clock,
     random: () => 0.5,
     onDrop: (endpoint, batch, reason) => drops.push({ endpoint, reason, items: batch.items }),
+    onRingChange: changes.onRingChange,
     ...options,
     endpoints,
     queue: { ...DEFAULT_QUEUE_SETTINGS, ...options.queue },
@@ -104,7 +150,7 @@ function setup(
       return backend;
     },
   });
-  return { lb, backends, clock, drops };
+  return { lb, backends, clock, drops, changes };
 }
 
 function traces(seed: number): Batch {
@@ -266,11 +312,14 @@ describe('LoadBalancer', () => {
   });
 
   it('re-routes what is queued for a backend that leaves, losing nothing', async () => {
-    const { lb, backends } = setup(['a:4317', 'b:4317', 'c:4317'], { queue: { numConsumers: 1 } });
+    const { lb, backends, changes } = setup(['a:4317', 'b:4317', 'c:4317'], { queue: { numConsumers: 1 } });
     for (const b of backends.values()) b.hold();
     for (let seed = 1; seed <= 6; seed++) await lb.consume(traces(seed), CONTEXT);
 
+    const swapped = changes.next();
     const change = lb.setEndpoints(['a:4317', 'b:4317']);
+    await swapped;
+    assert.equal(backends.get('c:4317')?.closed, false, 'c still has a request in flight');
     for (const b of backends.values()) b.release();
     await change;
     await lb.shutdown(Date.now() + 60_000);
@@ -363,5 +412,196 @@ describe('LoadBalancer', () => {
 
     assert.deepEqual(drops, [{ endpoint: 'a:4317', reason: 'shutdown', items: 200 }]);
     assert.equal((await lb.consume(traces(2), CONTEXT)).kind, 'retryable');
+  });
+  it('keeps routing on the old ring while the new one is built, then swaps between two requests', async () => {
+    const builder = new ScriptedRingBuilder();
+    const { lb, backends, changes } = setup(['a:4317'], { buildRing: builder.build });
+
+    const change = lb.setEndpoints(['a:4317', 'b:4317', 'c:4317']);
+    await settle();
+    assert.deepEqual(await lb.consume(traces(1), CONTEXT), EXPORT_OK, 'ingest does not wait for the build');
+    assert.deepEqual(lb.endpoints, ['a:4317']);
+    const swapped = changes.next();
+    builder.builds[0]?.finish();
+    assert.deepEqual(await swapped, {
+      endpoints: ['a:4317', 'b:4317', 'c:4317'],
+      added: ['b:4317', 'c:4317'],
+      removed: [],
+    });
+    await change;
+    await lb.consume(traces(2), CONTEXT);
+    await lb.shutdown(Date.now() + 60_000);
+
+    assert.ok((backends.get('a:4317')?.items() ?? 0) >= 200, 'the request during the build went to a');
+    assert.ok((backends.get('b:4317')?.items() ?? 0) > 0 && (backends.get('c:4317')?.items() ?? 0) > 0);
+    assert.equal(totalItems(backends), 400);
+    assert.equal(lb.stats().ringChanges, 1);
+  });
+
+  it('starts the senders of new backends before the ring that uses them', async () => {
+    const builder = new ScriptedRingBuilder();
+    const ringWhenMade = new Map<string, readonly string[]>();
+    const holder: { lb?: LoadBalancer } = {};
+    const lb = new LoadBalancer({
+      routingKey: RoutingKey.TRACE_ID,
+      endpoints: ['a:4317'],
+      queue: DEFAULT_QUEUE_SETTINGS,
+      retry: FAST_RETRY,
+      merge: { maxBytes: 0 },
+      buildRing: builder.build,
+      createClient: (endpoint) => {
+        ringWhenMade.set(endpoint, holder.lb?.endpoints ?? []);
+        return new FakeBackend(endpoint);
+      },
+    });
+    holder.lb = lb;
+
+    const change = lb.setEndpoints(['a:4317', 'b:4317']);
+    await settle();
+    assert.equal(ringWhenMade.has('b:4317'), false, 'nothing is started for a set still being built');
+    builder.builds[0]?.finish();
+    await change;
+
+    assert.deepEqual(ringWhenMade.get('b:4317'), ['a:4317'], "b's sender was made while the old ring was in use");
+    assert.deepEqual(lb.endpoints, ['a:4317', 'b:4317']);
+    await lb.shutdown(Date.now());
+  });
+
+  it('coalesces changes: the latest set wins and a build for an outdated set is discarded', async () => {
+    const builder = new ScriptedRingBuilder();
+    const { lb, changes } = setup(['a:4317'], { buildRing: builder.build });
+
+    const first = lb.setEndpoints(['a:4317', 'b:4317']);
+    await settle();
+    const second = lb.setEndpoints(['a:4317', 'c:4317']);
+    const third = lb.setEndpoints(['a:4317', 'd:4317', 'e:4317']);
+    builder.builds[0]?.finish();
+    await settle();
+    builder.builds[1]?.finish();
+    await Promise.all([first, second, third]);
+
+    assert.deepEqual(builder.asked(), [
+      ['a:4317', 'b:4317'],
+      ['a:4317', 'd:4317', 'e:4317'],
+    ]);
+    assert.deepEqual(lb.endpoints, ['a:4317', 'd:4317', 'e:4317']);
+    assert.deepEqual(
+      changes.seen.map((c) => c.endpoints),
+      [['a:4317', 'd:4317', 'e:4317']],
+    );
+    assert.equal(lb.stats().discardedRingBuilds, 1);
+    assert.equal(lb.stats().ringChanges, 1);
+    assert.deepEqual([...lb.stats().backends.keys()], ['a:4317', 'd:4317', 'e:4317']);
+    await lb.shutdown(Date.now());
+  });
+
+  it('goes back to the set in use without a build when a burst ends where it began', async () => {
+    const builder = new ScriptedRingBuilder();
+    const { lb } = setup(['a:4317'], { buildRing: builder.build });
+
+    const away = lb.setEndpoints(['b:4317']);
+    await settle();
+    const back = lb.setEndpoints(['a:4317']);
+    builder.builds[0]?.finish();
+    await Promise.all([away, back]);
+
+    assert.equal(builder.builds.length, 1);
+    assert.deepEqual(lb.endpoints, ['a:4317']);
+    assert.equal(lb.stats().ringChanges, 0);
+    await lb.shutdown(Date.now());
+  });
+
+  it('keeps the ring when no ring can be built from the new set', async () => {
+    const builder = new ScriptedRingBuilder();
+    const { lb } = setup(['a:4317'], { buildRing: builder.build });
+
+    const change = lb.setEndpoints(['a:4317', 'b:4317']);
+    await settle();
+    builder.builds[0]?.fail(new OtelLbError(ErrorCode.LB_TOO_MANY_BACKENDS, 'too many'));
+
+    await assert.rejects(
+      change,
+      (err: unknown) => err instanceof OtelLbError && err.code === ErrorCode.LB_TOO_MANY_BACKENDS,
+    );
+    assert.deepEqual(lb.endpoints, ['a:4317']);
+    await lb.shutdown(Date.now());
+  });
+
+  it('abandons a change being built on shutdown', async () => {
+    const builder = new ScriptedRingBuilder();
+    const { lb } = setup(['a:4317'], { buildRing: builder.build });
+    const change = lb.setEndpoints(['a:4317', 'b:4317']);
+    await settle();
+
+    await lb.shutdown(Date.now());
+
+    await assert.rejects(
+      change,
+      (err: unknown) => err instanceof OtelLbError && err.code === ErrorCode.LB_SHUTTING_DOWN,
+    );
+    await assert.rejects(
+      lb.setEndpoints(['b:4317']),
+      (err: unknown) => err instanceof OtelLbError && err.code === ErrorCode.LB_SHUTTING_DOWN,
+    );
+    assert.deepEqual(lb.endpoints, ['a:4317']);
+  });
+
+  it('builds otel-lb-v1 rings in a worker thread that place every key as the inline build does', async () => {
+    const endpoints = Array.from({ length: 37 }, (_, i) => `10.0.0.${i}:4317`);
+    const { lb, backends } = setup(['a:4317'], { ring: RingName.OTEL_LB_V1 });
+
+    await lb.setEndpoints(endpoints);
+    for (let seed = 1; seed <= 20; seed++) await lb.consume(traces(seed), CONTEXT);
+    await lb.shutdown(Date.now() + 60_000);
+
+    const inline = buildOtelLbV1Ring(endpoints);
+    let checked = 0;
+    for (const [endpoint, backend] of backends) {
+      for (const id of backend.traceIds()) {
+        const key = Buffer.from(id, 'hex');
+        assert.equal(inline.endpoints[inline.locate(key, 0, key.length)], endpoint, `trace ${id}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 20 * 20);
+    assert.equal(totalItems(backends), 20 * 200);
+  });
+
+  it('closes a backend that left only after its request in flight is answered', async () => {
+    const { lb, backends, changes } = setup(['a:4317', 'b:4317']);
+    const a = backends.get('a:4317');
+    assert.ok(a);
+    a.hold();
+    await lb.consume(traces(1), CONTEXT);
+    await settle();
+
+    const swapped = changes.next();
+    const change = lb.setEndpoints(['b:4317']);
+    await swapped;
+    assert.equal(a.closed, false);
+    a.release();
+    await change;
+
+    assert.equal(a.closed, true);
+    assert.ok(a.items() > 0, 'a delivered what it was sending');
+    await lb.shutdown(Date.now() + 60_000);
+    assert.equal(totalItems(backends), 200);
+  });
+
+  it('answers with the outcome of the re-routed parts when the queue is disabled and a backend leaves', async () => {
+    const { lb, backends, clock, drops } = setup(['a:4317', 'b:4317'], { queue: { enabled: false } });
+    const a = backends.get('a:4317');
+    assert.ok(a);
+    for (let i = 0; i < 10; i++) a.script.push(retryable(new Error('down')));
+    const answer = lb.consume(traces(1), CONTEXT);
+    await clock.advance(50);
+
+    await lb.setEndpoints(['b:4317']);
+
+    assert.deepEqual(await answer, EXPORT_OK);
+    assert.deepEqual(drops, []);
+    assert.equal(backends.get('b:4317')?.items(), 200);
+    assert.ok(lb.stats().reroutedBatches > 0);
+    await lb.shutdown(clock.now());
   });
 });
