@@ -125,3 +125,35 @@ export function utf8Length(text: string): number {
   }
   return n;
 }
+
+/**
+ * Decodes the UTF-8 sequence that starts at `bytes[offset]` (which must be in range), with Go's
+ * `utf8.DecodeRune` rules: overlong forms, surrogates and code points above U+10FFFF are
+ * invalid. Returns the code point, or -1 when the bytes are not valid UTF-8 (the caller then
+ * treats the one byte at `offset` as U+FFFD, as Go does). The width of a valid result is
+ * {@link runeWidth} of it.
+ */
+export function decodeRune(bytes: Uint8Array, offset: number): number {
+  const n = bytes.length;
+  const b0 = bytes[offset] ?? 0;
+  if (b0 < 0x80) return b0;
+  if (b0 < 0xc2 || b0 > 0xf4 || offset + 1 >= n) return -1;
+  const b1 = bytes[offset + 1] ?? 0;
+  if (b0 < 0xe0) return (b1 & 0xc0) === 0x80 ? ((b0 & 0x1f) << 6) | (b1 & 0x3f) : -1;
+  // The second byte's range depends on the first (no overlong forms, no surrogates, ≤ U+10FFFF).
+  const lo = b0 === 0xe0 ? 0xa0 : b0 === 0xf0 ? 0x90 : 0x80;
+  const hi = b0 === 0xed ? 0x9f : b0 === 0xf4 ? 0x8f : 0xbf;
+  if (b1 < lo || b1 > hi || offset + 2 >= n) return -1;
+  const b2 = bytes[offset + 2] ?? 0;
+  if ((b2 & 0xc0) !== 0x80) return -1;
+  if (b0 < 0xf0) return ((b0 & 0x0f) << 12) | ((b1 & 0x3f) << 6) | (b2 & 0x3f);
+  if (offset + 3 >= n) return -1;
+  const b3 = bytes[offset + 3] ?? 0;
+  if ((b3 & 0xc0) !== 0x80) return -1;
+  return ((b0 & 0x07) << 18) | ((b1 & 0x3f) << 12) | ((b2 & 0x3f) << 6) | (b3 & 0x3f);
+}
+
+/** Number of UTF-8 bytes of code point `cp` (1 to 4). */
+export function runeWidth(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
