@@ -30,6 +30,10 @@ try {
     stdout: process.stdout,
     stderr: process.stderr,
     signal: stop.signal,
+    onHangup: (listener) => {
+      process.on('SIGHUP', listener);
+      return () => process.off('SIGHUP', listener);
+    },
   });
 } catch (err) {
   if (!isBrokenPipe(err)) throw err;

@@ -6,6 +6,8 @@
 import { ExitCode, writeOut, type CliIo } from './io.ts';
 import { runDemo } from './demo.ts';
 import { runRoute } from './route.ts';
+import { runRun } from './run.ts';
+import { runValidate } from './validate.ts';
 
 export const MAIN_HELP = `otel-lb: a trace-aware OpenTelemetry load balancer.
 
@@ -18,6 +20,9 @@ Usage: otel-lb <command> [options]
 Commands:
   demo      Run otel-lb on loopback in front of sink backends, fed with realistic traces,
             and show that every trace arrives whole at one backend (npm start).
+  run       Run an Alloy configuration file (otelcol.receiver.otlp,
+            otelcol.exporter.loadbalancing, ...) until SIGTERM.
+  validate  Check a configuration file without starting anything.
   route     Print the backend that each trace ID or service name is routed to.
   help      Show this help, or a command's help: otel-lb help route.
 
@@ -31,6 +36,8 @@ interface Command {
 const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['demo', { run: runDemo }],
   ['route', { run: runRoute }],
+  ['run', { run: runRun }],
+  ['validate', { run: runValidate }],
 ]);
 
 /** Runs the CLI with `argv` (without the node and script paths); resolves to the exit code. */

@@ -11,6 +11,11 @@ export interface CliIo {
   readonly stderr: Writable;
   /** Aborted when the user asks the process to stop (SIGINT, SIGTERM). */
   readonly signal?: AbortSignal;
+  /**
+   * Registers a listener for reload requests from outside (SIGHUP); returns a function that
+   * removes it. Absent where nothing can ask (tests that drive commands in-process).
+   */
+  readonly onHangup?: (listener: () => void) => () => void;
 }
 
 /** Exit codes: 0 success, 1 failure at run time, 2 bad usage or bad input, 130 interrupted (Ctrl-C). */

@@ -124,7 +124,16 @@ export class Host {
    * failure the previous configuration, if any, keeps running untouched.
    */
   load(source: SourceFile, signal?: AbortSignal): Promise<LoadResult> {
-    return this.serialize(() => this.loadNow(source, signal ?? new AbortController().signal));
+    return this.serialize(() => this.loadNow(source, signal ?? new AbortController().signal, false));
+  }
+
+  /**
+   * Checks `source` as {@link load} would, building every component but starting none (so no
+   * port is bound and nothing is read from the network), then discards them. What
+   * `otel-lb validate` runs. Never rejects.
+   */
+  check(source: SourceFile): Promise<LoadResult> {
+    return this.serialize(() => this.loadNow(source, new AbortController().signal, true));
   }
 
   /**
@@ -151,7 +160,7 @@ export class Host {
     return run;
   }
 
-  private async loadNow(source: SourceFile, signal: AbortSignal): Promise<LoadResult> {
+  private async loadNow(source: SourceFile, signal: AbortSignal, dryRun: boolean): Promise<LoadResult> {
     if (this.closed) return { ok: false, diagnostics: [], error: new Error('otel-lb is shutting down') };
     const { plan, diagnostics: planDiagnostics } = planConfig(source, {
       registry: this.registry,
@@ -174,7 +183,7 @@ export class Host {
         scope = withExports(scope, node.idParts, exportsObject(node.definition.placeholderExports));
         continue;
       }
-      if (existing !== undefined && existing.node.definition === node.definition) {
+      if (existing !== undefined && existing.node.definition === node.definition && !dryRun) {
         kept.set(node.id, { running: existing, args: decoded.args, node });
         scope = withExports(scope, node.idParts, exportsObject(existing.component.exports));
         continue;
@@ -203,9 +212,9 @@ export class Host {
         scope = withExports(scope, node.idParts, exportsObject(node.definition.placeholderExports));
       }
     }
-    if (failed) {
+    if (failed || dryRun) {
       await this.discard(built);
-      return { ok: false, diagnostics };
+      return { ok: !failed, diagnostics };
     }
 
     // Apply.

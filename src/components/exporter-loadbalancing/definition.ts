@@ -1,0 +1,296 @@
+/**
+ * `otelcol.exporter.loadbalancing`: routes every span and log record by trace ID or service
+ * name to one backend of the resolver's set, over the ring, with a queue and retry per
+ * backend (`load-balancer.ts` does the work; this file wires the configuration to it).
+ *
+ * - `build` makes the resolver object (checking its arguments) and nothing else.
+ * - `start` reads the client's TLS files, starts the resolver, and creates the load
+ *   balancer as soon as the resolver has found a backend. Until then (a DNS name with no
+ *   records yet, a Kubernetes service with no ready pod) requests are refused as retryable
+ *   (`UNAVAILABLE`), never dropped.
+ * - A new endpoint set goes to `LoadBalancer.setEndpoints`, which never blocks ingest and
+ *   re-routes what departed backends held. An empty set keeps the last one (the backends
+ *   stay in the ring and their parts wait in the queue and retry), with a warning.
+ * - `update` builds a new resolver and load balancer, switches the exported consumer to the
+ *   new one, then shuts the old one down: it delivers what it had queued to its backends.
+ */
+
+import type { Batch } from '../../otlp/batch.ts';
+import { Signal } from '../../otlp/signal.ts';
+import type { Component, ComponentContext, ComponentDefinition } from '../../runtime/component.ts';
+import { describeError } from '../../telemetry/logger.ts';
+import { dropLabels, HIGH_CARDINALITY_LABELS, type MetricScope } from '../../telemetry/metrics.ts';
+import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
+import { retryable, type ExportResult } from '../../transport/export-result.ts';
+import { GrpcClient, type GrpcClientTlsOptions } from '../../transport/grpc-client.ts';
+import type { Compression } from '../../transport/compression.ts';
+import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
+import { clientTlsOptions } from '../config/client-tls.ts';
+import type { LbClientArguments } from '../config/grpc-client.ts';
+import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
+import {
+  loadBalancingSchema,
+  ringOf,
+  routingKeyOf,
+  type LoadBalancingArguments,
+  type ResolverArguments,
+} from './arguments.ts';
+import { LoadBalancer } from './load-balancer.ts';
+import { DnsResolver } from './resolvers/dns.ts';
+import type { Resolver, ResolverName, ResolverTelemetry } from './resolvers/resolver.ts';
+import { StaticResolver } from './resolvers/static.ts';
+
+const NAME = 'otelcol.exporter.loadbalancing';
+const SIGNALS: readonly Signal[] = [Signal.TRACES, Signal.LOGS];
+
+/** `compression` as the transport names it (`""` and `"none"` are both off). */
+export function compressionOf(value: string): Compression {
+  switch (value) {
+    case 'gzip':
+    case 'zlib':
+    case 'deflate':
+    case 'zstd':
+      return value;
+    case 'snappy':
+      return 'snappy-framed';
+    default:
+      return 'none';
+  }
+}
+
+/** Static gRPC metadata of a client block: `headers`, then the auth handler's (they win). */
+export async function clientHeaders(client: LbClientArguments): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of client.headers) headers[k.toLowerCase()] = v;
+  const auth = client.auth?.client;
+  if (auth !== undefined) {
+    for (const [k, v] of Object.entries(await auth.headers())) headers[k.toLowerCase()] = v;
+  }
+  return headers;
+}
+
+/** The resolver metrics of upstream (`otelcol_loadbalancer_num_*`). */
+function resolverTelemetry(metrics: MetricScope): ResolverTelemetry {
+  const resolutions = metrics.counter<'resolver' | 'success'>({
+    name: 'otelcol_loadbalancer_num_resolutions',
+    help: 'Number of times the resolver has triggered new resolutions.',
+    unit: '{resolutions}',
+    labelNames: ['resolver', 'success'],
+  });
+  const backends = metrics.gauge<'resolver'>({
+    name: 'otelcol_loadbalancer_num_backends',
+    help: 'Current number of backends in use.',
+    unit: '{backends}',
+    labelNames: ['resolver'],
+  });
+  const updates = metrics.counter<'resolver'>({
+    name: 'otelcol_loadbalancer_num_backend_updates',
+    help: 'Number of times the list of backends was updated.',
+    unit: '{updates}',
+    labelNames: ['resolver'],
+  });
+  return {
+    resolution: (resolver: ResolverName, success: boolean) => {
+      resolutions.labels({ resolver, success }).inc();
+    },
+    backendsChanged: (resolver: ResolverName, count: number) => {
+      backends.labels({ resolver }).set(count);
+      updates.labels({ resolver }).inc();
+    },
+  };
+}
+
+/** Makes the resolver of `args` (no I/O until `start`). @throws TypeError for bad arguments. */
+export function createResolver(
+  args: ResolverArguments,
+  telemetry: ResolverTelemetry,
+  onError: (error: Error) => void,
+): Resolver {
+  switch (args.kind) {
+    case 'static':
+      return new StaticResolver({ hostnames: args.hostnames, telemetry, onError });
+    case 'dns':
+      return new DnsResolver({
+        hostname: args.hostname,
+        port: args.port,
+        intervalMs: args.intervalMs,
+        timeoutMs: args.timeoutMs,
+        ...(args.server === undefined ? {} : { server: args.server }),
+        telemetry,
+        onError,
+      });
+    case 'kubernetes':
+    case 'aws_cloud_map':
+      throw new Error(`the ${args.kind} resolver is not available in this build yet`);
+  }
+}
+
+/** One resolver and the load balancer it feeds. */
+class Pipeline implements BatchConsumer {
+  private lb: LoadBalancer | undefined;
+  private readonly stop = new AbortController();
+  private readonly args: LoadBalancingArguments;
+  private readonly context: ComponentContext;
+  private readonly resolver: Resolver;
+  private tls: GrpcClientTlsOptions | undefined;
+  private headers: Record<string, string> = {};
+
+  constructor(context: ComponentContext, args: LoadBalancingArguments, resolver: Resolver) {
+    this.context = context;
+    this.args = args;
+    this.resolver = resolver;
+  }
+
+  async start(): Promise<void> {
+    const client = this.args.protocol.otlp.client;
+    this.tls = await clientTlsOptions(client.tls);
+    this.headers = await clientHeaders(client);
+    this.resolver.onChange((endpoints) => {
+      this.apply(endpoints);
+    });
+    await this.resolver.start(this.stop.signal);
+    this.apply(this.resolver.endpoints);
+    if (this.lb === undefined) {
+      this.context.logger.warn('the resolver found no backends yet; requests are refused as retryable until it does', {
+        resolver: this.resolver.name,
+      });
+    }
+  }
+
+  consume(batch: Batch, context: ConsumeContext): Promise<ExportResult> {
+    const lb = this.lb;
+    if (lb === undefined) {
+      return Promise.resolve(
+        retryable(new Error(`${this.context.id} has no backends yet: the ${this.resolver.name} resolver found none`), 1_000),
+      );
+    }
+    return lb.consume(batch, context);
+  }
+
+  async shutdown(deadlineMs: number): Promise<void> {
+    this.stop.abort();
+    await this.resolver.shutdown();
+    await this.lb?.shutdown(deadlineMs);
+  }
+
+  private apply(endpoints: readonly string[]): void {
+    if (this.stop.signal.aborted) return;
+    if (endpoints.length === 0) {
+      if (this.lb !== undefined) {
+        this.context.logger.warn('the resolver found no backends; keeping the last set until it finds some', {
+          resolver: this.resolver.name,
+          endpoints: this.lb.endpoints.join(','),
+        });
+      }
+      return;
+    }
+    if (this.lb === undefined) {
+      this.lb = this.createLoadBalancer(endpoints);
+      this.context.logger.info('backends in use', { resolver: this.resolver.name, endpoints: this.lb.endpoints.join(',') });
+      return;
+    }
+    this.lb.setEndpoints(endpoints).catch((error: unknown) => {
+      if (!this.stop.signal.aborted) this.context.logger.warn('cannot apply the new backend set', { err: error });
+    });
+  }
+
+  private createLoadBalancer(endpoints: readonly string[]): LoadBalancer {
+    const otlp = this.args.protocol.otlp;
+    const client = otlp.client;
+    const compression = compressionOf(client.compression);
+    const tls = this.tls;
+    const headers = this.headers;
+    const logger = this.context.logger;
+    return new LoadBalancer({
+      routingKey: routingKeyOf(this.args),
+      ring: ringOf(this.args),
+      endpoints,
+      queue: queueSettings(otlp.queue),
+      retry: retryPolicy(otlp.retry),
+      merge: mergeSettings(otlp.queue),
+      clock: this.context.clock,
+      createClient: (endpoint) =>
+        new GrpcClient({
+          endpoint,
+          compression,
+          headers,
+          timeoutMs: otlp.timeoutMs,
+          waitForReady: client.waitForReady,
+          ...(client.authority === '' ? {} : { authority: client.authority }),
+          ...(tls === undefined ? {} : { tls }),
+        }),
+      onRingChange: (change) => {
+        logger.info('backends changed', {
+          resolver: this.resolver.name,
+          added: change.added.join(','),
+          removed: change.removed.join(','),
+          backends: change.endpoints.length,
+        });
+      },
+      onDrop: (endpoint, batch, reason, result) => {
+        logger.warn('dropping data', {
+          endpoint,
+          signal: batch.signal,
+          items: batch.items,
+          reason,
+          ...(result !== undefined && result.kind !== 'ok' ? { err: describeError(result.error) } : {}),
+        });
+      },
+      onWarning: (message, cause) => {
+        logger.warn(message, { err: cause });
+      },
+    });
+  }
+}
+
+class LoadBalancingExporter implements Component<LoadBalancingArguments> {
+  readonly exports;
+  private readonly context: ComponentContext;
+  private readonly consumer: SwitchableConsumer;
+  private pipeline: Pipeline;
+  private readonly metrics: MetricScope;
+
+  constructor(context: ComponentContext, args: LoadBalancingArguments) {
+    this.context = context;
+    this.metrics = context.metrics.scope(
+      args.debugMetrics.disableHighCardinalityMetrics ? { labelFilter: dropLabels(HIGH_CARDINALITY_LABELS) } : {},
+    );
+    this.pipeline = this.makePipeline(args, resolverTelemetry(this.metrics));
+    this.consumer = new SwitchableConsumer(context.id, SIGNALS, this.pipeline);
+    this.exports = { input: consumerCapsule(this.consumer) };
+  }
+
+  async start(): Promise<void> {
+    await this.pipeline.start();
+  }
+
+  async update(args: LoadBalancingArguments): Promise<void> {
+    const next = this.makePipeline(args, resolverTelemetry(this.metrics));
+    await next.start();
+    const old = this.pipeline;
+    this.pipeline = next;
+    this.consumer.target = next;
+    await old.shutdown(Date.now() + 30_000);
+  }
+
+  async shutdown(deadlineMs: number): Promise<void> {
+    await this.pipeline.shutdown(deadlineMs);
+  }
+
+  private makePipeline(args: LoadBalancingArguments, telemetry: ResolverTelemetry): Pipeline {
+    const logger = this.context.logger;
+    const resolver = createResolver(args.resolver, telemetry, (error) => {
+      logger.warn('resolver error', { err: error });
+    });
+    return new Pipeline(this.context, args, resolver);
+  }
+}
+
+/** `otelcol.exporter.loadbalancing`. */
+export const loadBalancingDefinition: ComponentDefinition<LoadBalancingArguments> = {
+  name: NAME,
+  stability: 'generally-available',
+  arguments: loadBalancingSchema,
+  placeholderExports: { input: placeholderConsumer(NAME, SIGNALS) },
+  build: (context, args) => Promise.resolve(new LoadBalancingExporter(context, args)),
+};

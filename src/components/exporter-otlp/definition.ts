@@ -1,0 +1,146 @@
+/**
+ * `otelcol.exporter.otlp`: sends every batch to one OTLP/gRPC backend through a queue with
+ * retry (the same {@link Sender} and {@link GrpcClient} each backend of the load balancer
+ * has). With the queue on, a batch is accepted once queued and a full queue answers
+ * retryable; with it off, the answer waits for the backend.
+ *
+ * `update` builds a new sender and switches the exported consumer to it; the old sender
+ * delivers what it had queued, then closes.
+ */
+
+import { Signal } from '../../otlp/signal.ts';
+import type { Component, ComponentContext, ComponentDefinition } from '../../runtime/component.ts';
+import { describeError } from '../../telemetry/logger.ts';
+import type { Batch } from '../../otlp/batch.ts';
+import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
+import { retryable, type ExportResult } from '../../transport/export-result.ts';
+import { GrpcClient, parseEndpoint } from '../../transport/grpc-client.ts';
+import { Sender } from '../../transport/sender.ts';
+import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
+import { clientTlsOptions } from '../config/client-tls.ts';
+import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
+import { clientHeaders, compressionOf } from '../exporter-loadbalancing/definition.ts';
+import { exporterOtlpSchema, type ExporterOtlpArguments } from './arguments.ts';
+
+const NAME = 'otelcol.exporter.otlp';
+const SIGNALS: readonly Signal[] = [Signal.TRACES, Signal.LOGS, Signal.METRICS];
+const QUEUE_FULL_RETRY_AFTER_MS = 1_000;
+
+/** A started sender to the configured backend. */
+class Pipe implements BatchConsumer {
+  private readonly sender: Sender;
+  private readonly queueEnabled: boolean;
+  private readonly id: string;
+
+  constructor(id: string, sender: Sender, queueEnabled: boolean) {
+    this.id = id;
+    this.sender = sender;
+    this.queueEnabled = queueEnabled;
+  }
+
+  consume(batch: Batch, context: ConsumeContext): Promise<ExportResult> {
+    if (!this.queueEnabled) return this.sender.send(batch, context.signal);
+    if (this.sender.offer(batch)) return Promise.resolve({ kind: 'ok' });
+    return Promise.resolve(
+      retryable(
+        new Error(
+          `${this.id}: the sending queue of ${this.sender.endpoint} is full: the backend is slow or down; retry later, or raise queue_size or num_consumers`,
+        ),
+        QUEUE_FULL_RETRY_AFTER_MS,
+      ),
+    );
+  }
+
+  shutdown(deadlineMs: number): Promise<void> {
+    return this.sender.shutdown(deadlineMs);
+  }
+}
+
+class ExporterOtlp implements Component<ExporterOtlpArguments> {
+  readonly exports;
+  private readonly context: ComponentContext;
+  private readonly consumer: SwitchableConsumer;
+  private args: ExporterOtlpArguments;
+  private pipe: Pipe | undefined;
+
+  constructor(context: ComponentContext, args: ExporterOtlpArguments) {
+    this.context = context;
+    this.args = args;
+    this.consumer = new SwitchableConsumer(context.id, SIGNALS, {
+      consume: () => Promise.resolve(retryable(new Error(`${context.id} is not started`))),
+    });
+    this.exports = { input: consumerCapsule(this.consumer) };
+  }
+
+  async start(): Promise<void> {
+    this.pipe = await this.makePipe(this.args);
+    this.consumer.target = this.pipe;
+  }
+
+  async update(args: ExporterOtlpArguments): Promise<void> {
+    const next = await this.makePipe(args);
+    const old = this.pipe;
+    this.pipe = next;
+    this.args = args;
+    this.consumer.target = next;
+    await old?.shutdown(Date.now() + 30_000);
+  }
+
+  async shutdown(deadlineMs: number): Promise<void> {
+    await this.pipe?.shutdown(deadlineMs);
+    this.pipe = undefined;
+  }
+
+  private async makePipe(args: ExporterOtlpArguments): Promise<Pipe> {
+    const client = args.client;
+    const tls = await clientTlsOptions(client.tls);
+    const headers = await clientHeaders(client);
+    const grpc = new GrpcClient({
+      endpoint: client.endpoint,
+      compression: compressionOf(client.compression),
+      headers,
+      timeoutMs: args.timeoutMs,
+      waitForReady: client.waitForReady,
+      ...(client.authority === '' ? {} : { authority: client.authority }),
+      ...(tls === undefined ? {} : { tls }),
+    });
+    const logger = this.context.logger;
+    const sender = new Sender({
+      client: grpc,
+      queue: queueSettings(args.sendingQueue),
+      retry: retryPolicy(args.retryOnFailure),
+      merge: mergeSettings(args.sendingQueue),
+      clock: this.context.clock,
+      onDrop: (batch, reason, result) => {
+        logger.warn('dropping data', {
+          endpoint: client.endpoint,
+          signal: batch.signal,
+          items: batch.items,
+          reason,
+          ...(result !== undefined && result.kind !== 'ok' ? { err: describeError(result.error) } : {}),
+        });
+      },
+      onError: (error) => {
+        logger.error('client failed', { err: error });
+      },
+    });
+    return new Pipe(this.context.id, sender, args.sendingQueue.enabled);
+  }
+}
+
+/** `otelcol.exporter.otlp`. */
+export const exporterOtlpDefinition: ComponentDefinition<ExporterOtlpArguments> = {
+  name: NAME,
+  stability: 'generally-available',
+  arguments: exporterOtlpSchema,
+  placeholderExports: { input: placeholderConsumer(NAME, SIGNALS) },
+  check: (args) => {
+    try {
+      parseEndpoint(args.client.endpoint);
+      return [];
+    } catch {
+      return [`client: endpoint "${args.client.endpoint}" is not host:port (for example "tempo:4317"; IPv6 as "[::1]:4317")`];
+    }
+  },
+  build: (context, args) => Promise.resolve(new ExporterOtlp(context, args)),
+};

@@ -1,0 +1,15 @@
+/**
+ * The components otel-lb ships, as one explicit list (no import-time registration, STYLE.md
+ * §5): `createRegistry(builtinComponents)`.
+ */
+
+import { eraseDefinition, type AnyComponentDefinition } from '../runtime/component.ts';
+import { loadBalancingDefinition } from './exporter-loadbalancing/definition.ts';
+import { exporterOtlpDefinition } from './exporter-otlp/definition.ts';
+import { receiverOtlpDefinition } from './receiver-otlp/definition.ts';
+
+export const builtinComponents: readonly AnyComponentDefinition[] = Object.freeze([
+  eraseDefinition(receiverOtlpDefinition),
+  eraseDefinition(loadBalancingDefinition),
+  eraseDefinition(exporterOtlpDefinition),
+]);
