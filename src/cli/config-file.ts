@@ -16,7 +16,9 @@ export function builtinRegistry(): Registry {
 }
 
 /** Reads `path`; a failure is a message that names the path and says what to do. */
-export async function readConfigFile(path: string): Promise<{ readonly source: SourceFile } | { readonly error: string }> {
+export async function readConfigFile(
+  path: string,
+): Promise<{ readonly source: SourceFile } | { readonly error: string }> {
   try {
     const bytes = await readFile(path);
     return { source: new SourceFile(path, bytes) };

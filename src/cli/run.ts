@@ -97,7 +97,8 @@ export async function runRun(args: readonly string[], io: CliIo): Promise<ExitCo
   const [path, ...extra] = parsed.positionals;
   if (path === undefined || extra.length > 0) return usage('give exactly one configuration file');
   const listen = parseListen(v['server.http.listen-addr']);
-  if (listen === undefined) return usage(`--server.http.listen-addr "${v['server.http.listen-addr']}" is not HOST:PORT`);
+  if (listen === undefined)
+    return usage(`--server.http.listen-addr "${v['server.http.listen-addr']}" is not HOST:PORT`);
   const level = v['log.level'];
   if (!isLevel(level)) return usage(`--log.level "${level}": use debug, info, warn or error`);
   const format = v['log.format'];
@@ -108,14 +109,19 @@ export async function runRun(args: readonly string[], io: CliIo): Promise<ExitCo
   }
 
   const logger = createLogger({ level, format, stream: io.stderr });
-  const metrics = new MetricsRegistry({ onError: (error) => logger.warn('metric collection failed', { err: error }) });
+  const metrics = new MetricsRegistry({
+    onError: (error) => {
+      logger.warn('metric collection failed', { err: error });
+    },
+  });
   const host = new Host({
     registry: builtinRegistry(),
     logger,
     metrics,
     scope: createScope(),
     onLogging: (settings) => {
-      if (isLevel(settings.level) && isFormat(settings.format)) logger.configure({ level: settings.level, format: settings.format });
+      if (isLevel(settings.level) && isFormat(settings.format))
+        logger.configure({ level: settings.level, format: settings.format });
     },
   });
 
@@ -159,7 +165,8 @@ export async function runRun(args: readonly string[], io: CliIo): Promise<ExitCo
   });
   try {
     const address = await status.listen();
-    const shown = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+    const shown =
+      address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
     logger.info('now listening for http traffic', { addr: shown });
   } catch (error) {
     logger.error('cannot start the HTTP server', { err: error });
@@ -171,20 +178,35 @@ export async function runRun(args: readonly string[], io: CliIo): Promise<ExitCo
   const removeHangup = io.onHangup?.(() => {
     logger.info('reload requested (SIGHUP)');
     reload().then(
-      () => logger.info('configuration reloaded', { file: path }),
-      (error: unknown) => logger.error('failed to reload config', { err: error }),
+      () => {
+        logger.info('configuration reloaded', { file: path });
+      },
+      (error: unknown) => {
+        logger.error('failed to reload config', { err: error });
+      },
     );
   });
 
   await new Promise<void>((resolve) => {
     if (io.signal === undefined) return;
     if (io.signal.aborted) resolve();
-    else io.signal.addEventListener('abort', () => resolve(), { once: true });
+    else
+      io.signal.addEventListener(
+        'abort',
+        () => {
+          resolve();
+        },
+        { once: true },
+      );
   });
   removeHangup?.();
   logger.info('shutting down', { timeout: v['shutdown.timeout'] });
+  // Retry timers are unref'd (they must not keep a library user's process alive); while
+  // draining, this one keeps the process up until the queues are delivered or the deadline.
+  const keepAlive = setInterval(() => undefined, 1_000);
   await status.close();
   await host.shutdown(Date.now() + shutdownMs);
+  clearInterval(keepAlive);
   logger.info('stopped');
   return ExitCode.OK;
 }

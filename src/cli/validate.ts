@@ -31,7 +31,10 @@ export async function runValidate(args: readonly string[], io: CliIo): Promise<E
   try {
     parsed = parseArgs({ args: [...args], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (error) {
-    await writeOut(io.stderr, `otel-lb validate: ${error instanceof Error ? error.message : String(error)}\n\n${VALIDATE_HELP}`);
+    await writeOut(
+      io.stderr,
+      `otel-lb validate: ${error instanceof Error ? error.message : String(error)}\n\n${VALIDATE_HELP}`,
+    );
     return ExitCode.USAGE;
   }
   if (parsed.values.help === true) {

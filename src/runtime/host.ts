@@ -314,7 +314,11 @@ export class Host {
     return this.dependencies.get(r.node.id) ?? new Set();
   }
 
-  private contextFor(node: ComponentNode, health: { problem: string | undefined }, metrics: MetricScope): ComponentContext {
+  private contextFor(
+    node: ComponentNode,
+    health: { problem: string | undefined },
+    metrics: MetricScope,
+  ): ComponentContext {
     return {
       id: node.id,
       logger: this.logger.child({ component_path: '/', component_id: node.id }),

@@ -42,7 +42,8 @@ export const loggingSchema = body({
   }),
   format: attr('format', string(), {
     default: 'logfmt',
-    check: (v) => (['logfmt', 'json'].includes(v) ? undefined : `unrecognized log format "${v}"; use "logfmt" or "json"`),
+    check: (v) =>
+      ['logfmt', 'json'].includes(v) ? undefined : `unrecognized log format "${v}"; use "logfmt" or "json"`,
   }),
 });
 export type LoggingSettings = Infer<typeof loggingSchema>;
@@ -113,7 +114,9 @@ export function planConfig(
     const name = stmt.name.join('.');
     if (name === 'logging') {
       if (loggingBlock !== undefined) {
-        diagnostics.push(blockError(stmt, 'load/duplicate', `block logging already declared at ${at(source, loggingBlock)}`));
+        diagnostics.push(
+          blockError(stmt, 'load/duplicate', `block logging already declared at ${at(source, loggingBlock)}`),
+        );
         continue;
       }
       loggingBlock = stmt;

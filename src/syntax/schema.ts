@@ -239,7 +239,7 @@ export function parseGoDuration(text: string): number | string {
     if (scale === undefined) return `time: unknown unit ${goQuote(unit)} in duration ${goQuote(text)}`;
     s = s.slice(unit.length);
     totalNs += Number(`${whole === '' ? '0' : whole}.${fraction === '' ? '0' : fraction}`) * scale;
-    if (totalNs > 9_223_372_036_854_775_807) return invalid;
+    if (totalNs > 2 ** 63) return invalid;
   }
   const ms = totalNs / 1e6;
   return negative ? -ms : ms;
@@ -344,8 +344,11 @@ interface AttrOptions<T> {
  * takes that value; otherwise an omitted one is `undefined`. `check` refuses accepted
  * values with a message of its own (`invalid routing key "x"`), positioned at the value.
  */
-export function attr<T>(name: string, type: ValueType<T>, options: AttrOptions<T> & { readonly required: true }): AttrField<T>;
-export function attr<T>(name: string, type: ValueType<T>, options: AttrOptions<T> & { readonly default: T }): AttrField<T>;
+export function attr<T>(
+  name: string,
+  type: ValueType<T>,
+  options: (AttrOptions<T> & { readonly required: true }) | (AttrOptions<T> & { readonly default: T }),
+): AttrField<T>;
 export function attr<T>(name: string, type: ValueType<T>, options?: AttrOptions<T>): AttrField<T | undefined>;
 export function attr<T>(
   name: string,
@@ -357,7 +360,7 @@ export function attr<T>(
     userCheck === undefined || v === undefined ? undefined : userCheck(v);
   if (options.required === true) return { kind: 'attr', name, type, absent: { kind: 'required' }, check };
   if ('default' in options) {
-    return { kind: 'attr', name, type, absent: { kind: 'value', value: options.default as T }, check };
+    return { kind: 'attr', name, type, absent: { kind: 'value', value: options.default }, check };
   }
   const optional: ValueType<T | undefined> = type;
   return { kind: 'attr', name, type: optional, absent: { kind: 'value', value: undefined }, check };
@@ -372,8 +375,11 @@ interface BlockOptions<T> {
  * 'defaults'`: an omitted block decodes as if written empty (the exporters' queue and retry);
  * `omitted: value`: that value; otherwise an omitted block is `undefined`.
  */
-export function block<T>(name: string, schema: BodySchema<T>, options: BlockOptions<T> & { readonly required: true }): BlockField<T>;
-export function block<T>(name: string, schema: BodySchema<T>, options: BlockOptions<T> & { readonly omitted: 'defaults' }): BlockField<T>;
+export function block<T>(
+  name: string,
+  schema: BodySchema<T>,
+  options: (BlockOptions<T> & { readonly required: true }) | (BlockOptions<T> & { readonly omitted: 'defaults' }),
+): BlockField<T>;
 export function block<T, U>(
   name: string,
   schema: BodySchema<T>,
@@ -396,7 +402,8 @@ export function block<T>(
   const omitted = options.omitted;
   if (omitted === 'defaults') {
     const defaults = schema.defaults();
-    if (defaults === undefined) throw new TypeError(`block ${name}: its schema has required fields, so it has no defaults`);
+    if (defaults === undefined)
+      throw new TypeError(`block ${name}: its schema has required fields, so it has no defaults`);
     return { ...base, absent: { kind: 'value', value: defaults } };
   }
   if (omitted !== undefined) return { ...base, absent: { kind: 'value', value: omitted.value } };
@@ -404,12 +411,16 @@ export function block<T>(
 }
 
 /** A repeatable block (`header { … }` written any number of times), in source order. */
-export function blocks<T>(name: string, schema: BodySchema<T>, options: BlockOptions<readonly T[]> = {}): BlockField<readonly T[]> {
+export function blocks<T>(
+  name: string,
+  schema: BodySchema<T>,
+  options: BlockOptions<readonly T[]> = {},
+): BlockField<readonly T[]> {
   return {
     kind: 'block',
     name,
     repeatable: true,
-    schema: schema as BodySchema<unknown>,
+    schema,
     absent: { kind: 'value', value: Object.freeze([]) },
     check: (v) => options.check?.(v),
   };
@@ -443,7 +454,12 @@ export interface BodySchema<T> {
    * every problem to `diagnostics`; returns `undefined` when there was an error.
    * `where` is the enclosing block's range, for problems without a statement of their own.
    */
-  decode(statements: Body, scope: Scope, where: Pick<BodyLocation, 'start' | 'end'>, diagnostics: Diagnostic[]): T | undefined;
+  decode(
+    statements: Body,
+    scope: Scope,
+    where: Pick<BodyLocation, 'start' | 'end'>,
+    diagnostics: Diagnostic[],
+  ): T | undefined;
   /** The attribute and block names this body accepts, for help texts and "did you mean". */
   readonly fieldNames: readonly string[];
 }
@@ -526,7 +542,12 @@ export function body<F extends Readonly<Record<string, Field<unknown>>>>(
             continue;
           }
           if (!seen.has(key)) seen.set(key, { start: stmt.start, end: stmt.end });
-          const decoded = field.schema.decode(stmt.body, scope, { start: stmt.nameStart, end: stmt.nameEnd }, diagnostics);
+          const decoded = field.schema.decode(
+            stmt.body,
+            scope,
+            { start: stmt.nameStart, end: stmt.nameEnd },
+            diagnostics,
+          );
           if (decoded === undefined) continue;
           if (field.repeatable) {
             const items = repeated.get(key) ?? [];
@@ -595,14 +616,14 @@ export function refine<T, U>(
         const name = stmt.kind === 'Attribute' ? stmt.name.name : stmt.name.join('.');
         if (!fieldsAt.has(name)) fieldsAt.set(name, { start: stmt.start, end: stmt.end });
       }
-      let failed = false;
+      const state = { failed: false };
       const result = transform(value, (issue) => {
         const location: BodyLocation = { ...where, fields: fieldsAt };
         const d = issueDiagnostic(issue, location);
-        if (d.severity === 'error') failed = true;
+        if (d.severity === 'error') state.failed = true;
         diagnostics.push(d);
       });
-      return failed || result === undefined ? undefined : deepFreeze(result);
+      return state.failed || result === undefined ? undefined : deepFreeze(result);
     },
   };
 }

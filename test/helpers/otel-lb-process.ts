@@ -61,7 +61,9 @@ export class OtelLbProcess {
   }
 
   /** Sends `signal` and resolves with the exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
@@ -86,7 +88,12 @@ export class OtelLbProcess {
 }
 
 /** A temporary directory with a configuration file in it; `cleanup` removes it. */
-export function writeConfig(text: string): { readonly dir: string; readonly file: string; rewrite(text: string): void; cleanup(): void } {
+export function writeConfig(text: string): {
+  readonly dir: string;
+  readonly file: string;
+  rewrite(text: string): void;
+  cleanup(): void;
+} {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-lb-test-'));
   const file = path.join(dir, 'config.alloy');
   writeFileSync(file, text);

@@ -24,7 +24,9 @@ function hex(bytes: string | null | undefined): string {
   return bytes ?? '';
 }
 
-function serviceOf(attributes: readonly { key?: string | null; value?: { stringValue?: string | null } | null }[] | null | undefined): string {
+function serviceOf(
+  attributes: readonly { key?: string | null; value?: { stringValue?: string | null } | null }[] | null | undefined,
+): string {
   return attributes?.find((a) => a.key === 'service.name')?.value?.stringValue ?? '';
 }
 

@@ -46,7 +46,9 @@ async function record(): Promise<Workload> {
     (s) =>
       new LoggerProvider({
         resource: resourceFromAttributes({ 'service.name': s }),
-        processors: [new SimpleLogRecordProcessor({ exporter: logRecorders.get(s) ?? new InMemoryLogRecordExporter() })],
+        processors: [
+          new SimpleLogRecordProcessor({ exporter: logRecorders.get(s) ?? new InMemoryLogRecordExporter() }),
+        ],
       }),
   );
   const traceIds = new Set<string>();
@@ -86,11 +88,19 @@ async function send(port: number, workload: Workload): Promise<void> {
     const logExporter = new OTLPLogExporter({ url });
     const spans = workload.spans.get(service) ?? [];
     for (let i = 0; i < spans.length; i += 25) {
-      exportResult(await new Promise((resolve) => traceExporter.export(spans.slice(i, i + 25), resolve)));
+      exportResult(
+        await new Promise((resolve) => {
+          traceExporter.export(spans.slice(i, i + 25), resolve);
+        }),
+      );
     }
     const logs = workload.logs.get(service) ?? [];
     for (let i = 0; i < logs.length; i += 25) {
-      exportResult(await new Promise((resolve) => logExporter.export(logs.slice(i, i + 25), resolve)));
+      exportResult(
+        await new Promise((resolve) => {
+          logExporter.export(logs.slice(i, i + 25), resolve);
+        }),
+      );
     }
     await traceExporter.shutdown();
     await logExporter.shutdown();

@@ -42,9 +42,14 @@ export async function readPemFile(path: string, attribute: string): Promise<stri
 /** The gRPC client's TLS options, or `undefined` for cleartext. */
 export async function clientTlsOptions(args: ClientTlsArguments): Promise<GrpcClientTlsOptions | undefined> {
   if (args.insecure) return undefined;
-  const ca = args.caPem !== '' ? args.caPem : args.caFile !== '' ? await readPemFile(args.caFile, 'ca_file') : undefined;
+  const ca =
+    args.caPem !== '' ? args.caPem : args.caFile !== '' ? await readPemFile(args.caFile, 'ca_file') : undefined;
   const cert =
-    args.certPem !== '' ? args.certPem : args.certFile !== '' ? await readPemFile(args.certFile, 'cert_file') : undefined;
+    args.certPem !== ''
+      ? args.certPem
+      : args.certFile !== ''
+        ? await readPemFile(args.certFile, 'cert_file')
+        : undefined;
   const key =
     args.keyPem !== undefined
       ? args.keyPem.reveal()

@@ -4,7 +4,18 @@
  * gives it), with its `keepalive` block.
  */
 
-import { attr, block, body, bool, bytes, duration, map, string, type BlockField, type Infer } from '../../syntax/schema.ts';
+import {
+  attr,
+  block,
+  body,
+  bool,
+  bytes,
+  duration,
+  map,
+  string,
+  type BlockField,
+  type Infer,
+} from '../../syntax/schema.ts';
 import { handlerType, type AuthHandler } from './auth.ts';
 import { clientTlsBlock } from './tls.ts';
 

@@ -10,7 +10,21 @@
  * large `queue_size` cannot exhaust memory.
  */
 
-import { attr, block, body, bool, bytes, capsule, duration, float, int, string, type BlockField, type Infer, type Issue } from '../../syntax/schema.ts';
+import {
+  attr,
+  block,
+  body,
+  bool,
+  bytes,
+  capsule,
+  duration,
+  float,
+  int,
+  string,
+  type BlockField,
+  type Infer,
+  type Issue,
+} from '../../syntax/schema.ts';
 import type { QueueSettings } from '../../transport/queue.ts';
 import type { RetryPolicy } from '../../transport/retry.ts';
 import { DEFAULT_MERGE_SETTINGS, type MergeSettings } from '../../transport/sender.ts';

@@ -4,7 +4,19 @@
  * options.
  */
 
-import { attr, block, body, bool, duration, list, secret, string, type BlockField, type Infer, type Issue } from '../../syntax/schema.ts';
+import {
+  attr,
+  block,
+  body,
+  bool,
+  duration,
+  list,
+  secret,
+  string,
+  type BlockField,
+  type Infer,
+  type Issue,
+} from '../../syntax/schema.ts';
 
 /** TLS versions as the block spells them; the docs' `"TLS 1.2"` display form is accepted too. */
 export const TLS_VERSIONS: readonly string[] = ['1.0', '1.1', '1.2', '1.3'];
@@ -47,7 +59,8 @@ const commonFields = {
   includeSystemCaCertsPool: attr('include_system_ca_certs_pool', bool(), { default: false }),
   curvePreferences: attr('curve_preferences', list(string()), { default: [] }),
   tpm: block('tpm', tpmSchema, {
-    check: (v) => (v.enabled ? 'tpm: TPM-backed keys are not supported by otel-lb; use key_file or key_pem' : undefined),
+    check: (v) =>
+      v.enabled ? 'tpm: TPM-backed keys are not supported by otel-lb; use key_file or key_pem' : undefined,
   }),
 };
 
@@ -62,14 +75,19 @@ interface CommonTls {
 
 function commonIssues(v: CommonTls): Issue[] {
   const issues: Issue[] = [];
-  if (v.caFile !== '' && v.caPem !== '') issues.push({ message: 'at most one of ca_pem and ca_file must be configured', field: 'caPem' });
-  if (v.certFile !== '' && v.certPem !== '') issues.push({ message: 'at most one of cert_pem and cert_file must be configured', field: 'certPem' });
+  if (v.caFile !== '' && v.caPem !== '')
+    issues.push({ message: 'at most one of ca_pem and ca_file must be configured', field: 'caPem' });
+  if (v.certFile !== '' && v.certPem !== '')
+    issues.push({ message: 'at most one of cert_pem and cert_file must be configured', field: 'certPem' });
   const hasKeyPem = v.keyPem !== undefined;
-  if (v.keyFile !== '' && hasKeyPem) issues.push({ message: 'at most one of key_pem and key_file must be configured', field: 'keyPem' });
+  if (v.keyFile !== '' && hasKeyPem)
+    issues.push({ message: 'at most one of key_pem and key_file must be configured', field: 'keyPem' });
   const hasCert = v.certFile !== '' || v.certPem !== '';
   const hasKey = v.keyFile !== '' || hasKeyPem;
   if (hasCert && !hasKey) {
-    issues.push({ message: 'exactly one of key_pem or key_file must be configured when a client certificate is configured' });
+    issues.push({
+      message: 'exactly one of key_pem or key_file must be configured when a client certificate is configured',
+    });
   }
   if (hasKey && !hasCert) {
     issues.push({ message: 'exactly one of cert_pem or cert_file must be configured when a client key is configured' });
@@ -99,7 +117,9 @@ export const serverTlsSchema = body(
     validate: (v) => {
       const issues = commonIssues(v);
       if (v.certFile === '' && v.certPem === '') {
-        issues.push({ message: 'a server tls block needs a certificate: set cert_file or cert_pem (and key_file or key_pem)' });
+        issues.push({
+          message: 'a server tls block needs a certificate: set cert_file or cert_pem (and key_file or key_pem)',
+        });
       }
       return issues;
     },

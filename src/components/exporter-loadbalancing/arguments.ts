@@ -32,7 +32,8 @@ const positive = (what: string) => (v: number) => (v <= 0 ? `${what} must be gre
 const staticSchema = body({
   hostnames: attr('hostnames', list(string()), {
     required: true,
-    check: (v) => (v.length === 0 ? 'hostnames is empty: list at least one backend, e.g. ["backend-1:4317"]' : undefined),
+    check: (v) =>
+      v.length === 0 ? 'hostnames is empty: list at least one backend, e.g. ["backend-1:4317"]' : undefined,
   }),
 });
 
@@ -43,7 +44,10 @@ const dnsSchema = body({
   }),
   port: attr('port', string(), {
     default: '4317',
-    check: (v) => (/^\d{1,5}$/.test(v) && Number(v) > 0 && Number(v) <= 65_535 ? undefined : `port "${v}" is not a TCP port (1-65535)`),
+    check: (v) =>
+      /^\d{1,5}$/.test(v) && Number(v) > 0 && Number(v) <= 65_535
+        ? undefined
+        : `port "${v}" is not a TCP port (1-65535)`,
   }),
   intervalMs: attr('interval', duration(), { default: 5_000, check: positive('interval') }),
   timeoutMs: attr('timeout', duration(), { default: 1_000, check: positive('timeout') }),
@@ -114,7 +118,10 @@ const resolverSchema = refine(
       v.awsCloudMap === undefined ? undefined : 'aws_cloud_map',
     ].filter((k): k is string => k !== undefined);
     if (given.length === 0) {
-      report({ message: 'no resolvers specified for the exporter: add static, dns, kubernetes or aws_cloud_map inside resolver' });
+      report({
+        message:
+          'no resolvers specified for the exporter: add static, dns, kubernetes or aws_cloud_map inside resolver',
+      });
       return undefined;
     }
     if (v.dns !== undefined && v.static !== undefined && given.length === 2) {
@@ -193,7 +200,8 @@ export const loadBalancingSchema = body(
     }),
     hashRing: attr('hash_ring', string(), {
       default: RING_NAMES[0] ?? 'otel-lb-v1',
-      check: (v) => (isRingName(v) ? undefined : `unknown hash_ring "${v}"; use ${RING_NAMES.map((r) => `"${r}"`).join(', ')}`),
+      check: (v) =>
+        isRingName(v) ? undefined : `unknown hash_ring "${v}"; use ${RING_NAMES.map((r) => `"${r}"`).join(', ')}`,
     }),
     timeoutMs: attr('timeout', duration(), { default: 0 }),
     resolver: block('resolver', resolverSchema, { required: true }),

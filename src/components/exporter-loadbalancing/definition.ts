@@ -161,7 +161,10 @@ class Pipeline implements BatchConsumer {
     const lb = this.lb;
     if (lb === undefined) {
       return Promise.resolve(
-        retryable(new Error(`${this.context.id} has no backends yet: the ${this.resolver.name} resolver found none`), 1_000),
+        retryable(
+          new Error(`${this.context.id} has no backends yet: the ${this.resolver.name} resolver found none`),
+          1_000,
+        ),
       );
     }
     return lb.consume(batch, context);
@@ -186,7 +189,10 @@ class Pipeline implements BatchConsumer {
     }
     if (this.lb === undefined) {
       this.lb = this.createLoadBalancer(endpoints);
-      this.context.logger.info('backends in use', { resolver: this.resolver.name, endpoints: this.lb.endpoints.join(',') });
+      this.context.logger.info('backends in use', {
+        resolver: this.resolver.name,
+        endpoints: this.lb.endpoints.join(','),
+      });
       return;
     }
     this.lb.setEndpoints(endpoints).catch((error: unknown) => {

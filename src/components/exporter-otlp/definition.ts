@@ -139,7 +139,9 @@ export const exporterOtlpDefinition: ComponentDefinition<ExporterOtlpArguments> 
       parseEndpoint(args.client.endpoint);
       return [];
     } catch {
-      return [`client: endpoint "${args.client.endpoint}" is not host:port (for example "tempo:4317"; IPv6 as "[::1]:4317")`];
+      return [
+        `client: endpoint "${args.client.endpoint}" is not host:port (for example "tempo:4317"; IPv6 as "[::1]:4317")`,
+      ];
     }
   },
   build: (context, args) => Promise.resolve(new ExporterOtlp(context, args)),

@@ -4,7 +4,19 @@
  * server (default `0.0.0.0:4318`); an omitted block starts nothing.
  */
 
-import { attr, block, body, bool, bytes, duration, int, list, string, type Infer, type Issue } from '../../syntax/schema.ts';
+import {
+  attr,
+  block,
+  body,
+  bool,
+  bytes,
+  duration,
+  int,
+  list,
+  string,
+  type Infer,
+  type Issue,
+} from '../../syntax/schema.ts';
 import { handlerType } from '../config/auth.ts';
 import { debugMetricsBlock } from '../config/debug-metrics.ts';
 import { outputSchema } from '../config/output.ts';
@@ -79,7 +91,10 @@ const corsSchema = body({
 const httpSchema = body({
   endpoint: attr('endpoint', string(), { default: '0.0.0.0:4318', check: endpointCheck }),
   tracesUrlPath: attr('traces_url_path', string(), { default: '/v1/traces', check: urlPathCheck('traces_url_path') }),
-  metricsUrlPath: attr('metrics_url_path', string(), { default: '/v1/metrics', check: urlPathCheck('metrics_url_path') }),
+  metricsUrlPath: attr('metrics_url_path', string(), {
+    default: '/v1/metrics',
+    check: urlPathCheck('metrics_url_path'),
+  }),
   logsUrlPath: attr('logs_url_path', string(), { default: '/v1/logs', check: urlPathCheck('logs_url_path') }),
   maxRequestBodySizeBytes: attr('max_request_body_size', bytes()),
   includeMetadata: attr('include_metadata', bool(), { default: false }),
@@ -97,7 +112,10 @@ const httpSchema = body({
 });
 export type HttpArguments = Infer<typeof httpSchema>;
 
-function receiverIssues(v: { readonly grpc: GrpcArguments | undefined; readonly http: HttpArguments | undefined }): Issue[] {
+function receiverIssues(v: {
+  readonly grpc: GrpcArguments | undefined;
+  readonly http: HttpArguments | undefined;
+}): Issue[] {
   const issues: Issue[] = [];
   if (v.grpc === undefined && v.http === undefined) {
     issues.push({
@@ -110,7 +128,10 @@ function receiverIssues(v: { readonly grpc: GrpcArguments | undefined; readonly 
     const g = parseListenAddress(v.grpc.endpoint);
     const h = parseListenAddress(v.http.endpoint);
     if (g !== undefined && h !== undefined && g.port !== 0 && g.port === h.port && g.host === h.host) {
-      issues.push({ field: 'http', message: `grpc and http both listen on ${v.http.endpoint}; give them different ports` });
+      issues.push({
+        field: 'http',
+        message: `grpc and http both listen on ${v.http.endpoint}; give them different ports`,
+      });
     }
   }
   return issues;

@@ -15,6 +15,7 @@
 import { readFile } from 'node:fs/promises';
 
 import type { Batch } from '../../otlp/batch.ts';
+import { countItems } from '../../otlp/chunk.ts';
 import { Signal } from '../../otlp/signal.ts';
 import type { Component, ComponentContext, ComponentDefinition } from '../../runtime/component.ts';
 import { argsEqual } from '../../runtime/host.ts';
@@ -58,10 +59,15 @@ class CountingConsumer implements BatchConsumer {
   }
 
   async consume(batch: Batch, context: ConsumeContext): Promise<ExportResult> {
-    const result = await this.target.consume(batch, context);
-    if (batch.items > 0) {
+    let counted = batch;
+    if (batch.items < 0) {
+      const count = countItems(batch.signal, batch.bytes);
+      if (count.ok) counted = { signal: batch.signal, bytes: batch.bytes, items: count.items };
+    }
+    const result = await this.target.consume(counted, context);
+    if (counted.items > 0) {
       const labels = { receiver: 'otlp', transport: this.transport };
-      (result.kind === 'ok' ? this.accepted : this.refused).labels(labels).inc(batch.items);
+      (result.kind === 'ok' ? this.accepted : this.refused).labels(labels).inc(counted.items);
     }
     return result;
   }
@@ -122,7 +128,9 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
     this.context = context;
     this.args = args;
     const outputs = outputConsumers(args.output);
-    const counters = (signal: Signal): { accepted: Counter<'receiver' | 'transport'>; refused: Counter<'receiver' | 'transport'> } => ({
+    const counters = (
+      signal: Signal,
+    ): { accepted: Counter<'receiver' | 'transport'>; refused: Counter<'receiver' | 'transport'> } => ({
       accepted: context.metrics.counter({
         name: `otelcol_receiver_accepted_${ITEM_NAMES[signal]}`,
         help: `Number of ${ITEM_NAMES[signal].replace('_', ' ')} successfully pushed into the pipeline.`,
@@ -197,7 +205,9 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       ...(maxRecv === undefined || maxRecv === 0 ? {} : { maxRecvMsgSizeBytes: maxRecv }),
       ...(args.maxConcurrentStreams > 0 ? { maxConcurrentStreams: args.maxConcurrentStreams } : {}),
       ...(args.tls === undefined ? {} : { tls: await serverTlsOptions(args.tls) }),
-      onError: (error) => this.context.logger.warn('gRPC server error', { err: error }),
+      onError: (error) => {
+        this.context.logger.warn('gRPC server error', { err: error });
+      },
     });
     const bound = await listen(server, 'grpc', args.endpoint);
     this.context.logger.info('Starting GRPC server', { endpoint: formatAddress(bound.address, bound.port) });
@@ -208,7 +218,9 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
     const address = parseListenAddress(args.endpoint);
     if (address === undefined) throw new Error(`http: endpoint "${args.endpoint}" is not host:port`);
     if (args.tls !== undefined) {
-      throw new Error('http: tls on the OTLP/HTTP receiver is not available yet; terminate TLS in front of it or use grpc');
+      throw new Error(
+        'http: tls on the OTLP/HTTP receiver is not available yet; terminate TLS in front of it or use grpc',
+      );
     }
     const maxBody = args.maxRequestBodySizeBytes;
     const server = new OtlpHttpServer({
@@ -218,7 +230,9 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       paths: { traces: args.tracesUrlPath, logs: args.logsUrlPath, metrics: args.metricsUrlPath },
       ...(maxBody === undefined || maxBody === 0 ? {} : { maxRequestBodyBytes: maxBody }),
       clock: this.context.clock,
-      onError: (error) => this.context.logger.warn('HTTP server error', { err: error }),
+      onError: (error) => {
+        this.context.logger.warn('HTTP server error', { err: error });
+      },
     });
     const bound = await listen(server, 'http', args.endpoint);
     this.context.logger.info('Starting HTTP server', { endpoint: formatAddress(bound.address, bound.port) });
