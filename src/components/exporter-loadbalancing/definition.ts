@@ -18,6 +18,7 @@
 import type { Batch } from '../../otlp/batch.ts';
 import { Signal } from '../../otlp/signal.ts';
 import type { Component, ComponentContext, ComponentDefinition } from '../../runtime/component.ts';
+import { argsEqual } from '../../runtime/host.ts';
 import { describeError } from '../../telemetry/logger.ts';
 import { dropLabels, HIGH_CARDINALITY_LABELS, type MetricScope } from '../../telemetry/metrics.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
@@ -42,6 +43,8 @@ import { StaticResolver } from './resolvers/static.ts';
 
 const NAME = 'otelcol.exporter.loadbalancing';
 const SIGNALS: readonly Signal[] = [Signal.TRACES, Signal.LOGS];
+/** How long the load balancer replaced by an update delivers its queues before handing the rest over. */
+const UPDATE_DRAIN_MS = 5_000;
 
 /** `compression` as the transport names it (`""` and `"none"` are both off). */
 export function compressionOf(value: string): Compression {
@@ -129,11 +132,17 @@ export function createResolver(
 class Pipeline implements BatchConsumer {
   private lb: LoadBalancer | undefined;
   private readonly stop = new AbortController();
-  private readonly args: LoadBalancingArguments;
+  args: LoadBalancingArguments;
   private readonly context: ComponentContext;
-  private readonly resolver: Resolver;
+  private resolver: Resolver;
+  private unsubscribe: () => void = () => undefined;
   private tls: GrpcClientTlsOptions | undefined;
   private headers: Record<string, string> = {};
+  /**
+   * Where batches go that this pipeline gives up on because it is shutting down (the new
+   * pipeline of an update), instead of being dropped.
+   */
+  handoff: BatchConsumer | undefined;
 
   constructor(context: ComponentContext, args: LoadBalancingArguments, resolver: Resolver) {
     this.context = context;
@@ -145,16 +154,39 @@ class Pipeline implements BatchConsumer {
     const client = this.args.protocol.otlp.client;
     this.tls = await clientTlsOptions(client.tls);
     this.headers = await clientHeaders(client);
-    this.resolver.onChange((endpoints) => {
-      this.apply(endpoints);
+    await this.startResolver(this.resolver);
+  }
+
+  /**
+   * Swaps in a new resolver (a reload that changed only the resolver): the load balancer,
+   * its queues and connections stay; the new resolver's set is applied as a membership
+   * change, so nothing queued is lost and only the routes that must move do.
+   */
+  async replaceResolver(resolver: Resolver): Promise<void> {
+    const old = this.resolver;
+    this.unsubscribe();
+    await old.shutdown();
+    this.resolver = resolver;
+    await this.startResolver(resolver);
+  }
+
+  private async startResolver(resolver: Resolver): Promise<void> {
+    this.unsubscribe = resolver.onChange((endpoints) => {
+      void this.apply(endpoints);
     });
-    await this.resolver.start(this.stop.signal);
-    this.apply(this.resolver.endpoints);
+    await resolver.start(this.stop.signal);
+    // A reload counts as applied once the first set is in use.
+    await this.apply(resolver.endpoints);
     if (this.lb === undefined) {
       this.context.logger.warn('the resolver found no backends yet; requests are refused as retryable until it does', {
-        resolver: this.resolver.name,
+        resolver: resolver.name,
       });
     }
+  }
+
+  /** Records arguments that differ from the current ones in the resolver only. */
+  updateArgs(args: LoadBalancingArguments): void {
+    this.args = args;
   }
 
   consume(batch: Batch, context: ConsumeContext): Promise<ExportResult> {
@@ -176,8 +208,9 @@ class Pipeline implements BatchConsumer {
     await this.lb?.shutdown(deadlineMs);
   }
 
-  private apply(endpoints: readonly string[]): void {
-    if (this.stop.signal.aborted) return;
+  /** Applies a resolved set; resolves once it is in use (never rejects). */
+  private apply(endpoints: readonly string[]): Promise<void> {
+    if (this.stop.signal.aborted) return Promise.resolve();
     if (endpoints.length === 0) {
       if (this.lb !== undefined) {
         this.context.logger.warn('the resolver found no backends; keeping the last set until it finds some', {
@@ -185,7 +218,7 @@ class Pipeline implements BatchConsumer {
           endpoints: this.lb.endpoints.join(','),
         });
       }
-      return;
+      return Promise.resolve();
     }
     if (this.lb === undefined) {
       this.lb = this.createLoadBalancer(endpoints);
@@ -193,9 +226,9 @@ class Pipeline implements BatchConsumer {
         resolver: this.resolver.name,
         endpoints: this.lb.endpoints.join(','),
       });
-      return;
+      return Promise.resolve();
     }
-    this.lb.setEndpoints(endpoints).catch((error: unknown) => {
+    return this.lb.setEndpoints(endpoints).catch((error: unknown) => {
       if (!this.stop.signal.aborted) this.context.logger.warn('cannot apply the new backend set', { err: error });
     });
   }
@@ -234,6 +267,20 @@ class Pipeline implements BatchConsumer {
         });
       },
       onDrop: (endpoint, batch, reason, result) => {
+        const handoff = this.handoff;
+        if (reason === 'shutdown' && handoff !== undefined) {
+          void handoff.consume(batch, { signal: new AbortController().signal }).then((r) => {
+            if (r.kind !== 'ok')
+              logger.warn('dropping data', {
+                endpoint,
+                signal: batch.signal,
+                items: batch.items,
+                reason: 'handoff',
+                err: describeError(r.error),
+              });
+          });
+          return;
+        }
         logger.warn('dropping data', {
           endpoint,
           signal: batch.signal,
@@ -271,12 +318,23 @@ class LoadBalancingExporter implements Component<LoadBalancingArguments> {
   }
 
   async update(args: LoadBalancingArguments): Promise<void> {
+    const old = this.pipeline;
+    if (argsEqual({ ...old.args, resolver: undefined }, { ...args, resolver: undefined })) {
+      const logger = this.context.logger;
+      const resolver = createResolver(args.resolver, resolverTelemetry(this.metrics), (error) => {
+        logger.warn('resolver error', { err: error });
+      });
+      await old.replaceResolver(resolver);
+      old.updateArgs(args);
+      return;
+    }
     const next = this.makePipeline(args, resolverTelemetry(this.metrics));
     await next.start();
-    const old = this.pipeline;
     this.pipeline = next;
     this.consumer.target = next;
-    await old.shutdown(Date.now() + 30_000);
+    // What the old load balancer cannot deliver in time goes to the new one, not away.
+    old.handoff = next;
+    await old.shutdown(Date.now() + UPDATE_DRAIN_MS);
   }
 
   async shutdown(deadlineMs: number): Promise<void> {
