@@ -24,13 +24,17 @@
  * - Statuses go in trailers, percent-encoded `grpc-message`; errors are trailers-only
  *   responses. A client that cancels or disconnects aborts the consumer's signal.
  *
- * TLS: {@link GrpcServerOptions.tls} is where server credentials plug in (`tls.ts` will
- * build them); keepalive enforcement and per-call authentication are later additions to
- * the same options and to `onStream`.
+ * TLS: {@link GrpcServerOptions.tls} takes a {@link ServerTls} from `tls.ts` (Alloy's server
+ * `tls` block: certificates re-read every `reload_interval` for new connections, client
+ * certificates required with `client_ca_file`) or Node TLS options as they are. Failed
+ * handshakes (a client without an acceptable certificate, a client speaking cleartext) go to
+ * `onError`. Keepalive enforcement and per-call authentication are later additions to the
+ * same options and to `onStream`.
  */
 
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 import { ErrorCode } from '../errors.ts';
 import type { Batch } from '../otlp/batch.ts';
@@ -53,6 +57,7 @@ import {
   parseGrpcTimeout,
 } from './grpc-protocol.ts';
 import { GrpcStatus, isRetryableGrpcStatus } from './grpc-status.ts';
+import { ServerTls } from './tls.ts';
 
 /** The consumers a server hands batches to; a signal without one is UNIMPLEMENTED. */
 export interface GrpcServerConsumers {
@@ -78,8 +83,11 @@ export interface GrpcServerOptions {
   readonly consumers: GrpcServerConsumers;
   /** Concurrent calls per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). Default 1,000. */
   readonly maxConcurrentStreams?: number;
-  /** Serve TLS instead of cleartext HTTP/2 (h2c). */
-  readonly tls?: GrpcServerTlsOptions;
+  /**
+   * Serve TLS instead of cleartext HTTP/2 (h2c): a {@link ServerTls} (reloads reach this
+   * server; its owner closes it) or Node TLS options as they are.
+   */
+  readonly tls?: GrpcServerTlsOptions | ServerTls | undefined;
   /**
    * Called with problems that no client hears about: connection-level errors, a consumer
    * that broke its contract and threw. Log them; the server carries on.
@@ -179,6 +187,7 @@ export class GrpcServer {
   private readonly routes: ReadonlyMap<string, Route>;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly calls = new Set<ServerCall>();
+  private readonly detachTls: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: GrpcServerOptions) {
@@ -202,10 +211,26 @@ export class GrpcServer {
       // default (10) is reached by a few concurrent 4 MiB requests.
       maxSessionMemory: 64,
     };
-    this.server =
-      options.tls === undefined
-        ? http2.createServer(http2Options)
-        : http2.createSecureServer({ ...http2Options, ...options.tls, allowHTTP1: false });
+    const { tls } = options;
+    if (tls === undefined) {
+      this.server = http2.createServer(http2Options);
+    } else {
+      const secure = http2.createSecureServer({
+        ...http2Options,
+        ...(tls instanceof ServerTls ? tls.serverOptions : tls),
+        allowHTTP1: false,
+      });
+      if (tls instanceof ServerTls) this.detachTls = tls.attach(secure);
+      secure.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        this.report(
+          new Error(
+            `TLS handshake with the client ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} failed: ${error.message}; a client without a certificate signed by client_ca_file, or one that speaks cleartext, fails this way`,
+            { cause: error },
+          ),
+        );
+      });
+      this.server = secure;
+    }
     this.server.on('session', (session) => {
       this.onSession(session);
     });
@@ -264,6 +289,7 @@ export class GrpcServer {
   }
 
   private async shutdown(deadlineMs: number): Promise<void> {
+    this.detachTls?.();
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) {
         resolve();
