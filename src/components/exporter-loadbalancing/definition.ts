@@ -37,7 +37,9 @@ import {
   type ResolverArguments,
 } from './arguments.ts';
 import { LoadBalancer } from './load-balancer.ts';
+import { AwsCloudMapResolver, isCloudMapHealthStatus } from './resolvers/aws-cloud-map.ts';
 import { DnsResolver } from './resolvers/dns.ts';
+import { K8sResolver } from './resolvers/k8s.ts';
 import type { Resolver, ResolverName, ResolverTelemetry } from './resolvers/resolver.ts';
 import { StaticResolver } from './resolvers/static.ts';
 
@@ -123,8 +125,26 @@ export function createResolver(
         onError,
       });
     case 'kubernetes':
+      return new K8sResolver({
+        service: args.service,
+        ports: args.ports,
+        timeoutMs: args.timeoutMs,
+        returnHostnames: args.returnHostnames,
+        telemetry,
+        onError,
+      });
     case 'aws_cloud_map':
-      throw new Error(`the ${args.kind} resolver is not available in this build yet`);
+      return new AwsCloudMapResolver({
+        namespace: args.namespace,
+        serviceName: args.serviceName,
+        intervalMs: args.intervalMs,
+        timeoutMs: args.timeoutMs,
+        healthStatus: isCloudMapHealthStatus(args.healthStatus) ? args.healthStatus : 'HEALTHY',
+        ...(args.port === undefined ? {} : { port: args.port }),
+        ...(args.ownerAccount === '' ? {} : { ownerAccount: args.ownerAccount }),
+        telemetry,
+        onError,
+      });
   }
 }
 
