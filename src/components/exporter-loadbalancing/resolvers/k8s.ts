@@ -22,7 +22,7 @@
  *   (refused connection, broken stream, error status, a watch that ends at once with no
  *   event) is reported through `onError`, keeps the current set, and is retried after an
  *   exponential backoff (1 s doubling to 30 s, ±20 % jitter, back to 1 s once a watch
- *   delivers an event), with a fresh list. It never gives up.
+ *   delivers an event or runs its full time), with a fresh list. It never gives up.
  * - Telemetry: each list and each applied ADDED, MODIFIED or DELETED event is a successful
  *   resolution; each failure above a failed one. An event that does not change the set
  *   changes nothing (contrib #35658).
