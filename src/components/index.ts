@@ -4,6 +4,9 @@
  */
 
 import { eraseDefinition, type AnyComponentDefinition } from '../runtime/component.ts';
+import { basicAuthDefinition } from './auth/basic.ts';
+import { bearerAuthDefinition } from './auth/bearer.ts';
+import { headersAuthDefinition } from './auth/headers.ts';
 import { loadBalancingDefinition } from './exporter-loadbalancing/definition.ts';
 import { exporterOtlpDefinition } from './exporter-otlp/definition.ts';
 import { receiverOtlpDefinition } from './receiver-otlp/definition.ts';
@@ -12,4 +15,7 @@ export const builtinComponents: readonly AnyComponentDefinition[] = Object.freez
   eraseDefinition(receiverOtlpDefinition),
   eraseDefinition(loadBalancingDefinition),
   eraseDefinition(exporterOtlpDefinition),
+  eraseDefinition(basicAuthDefinition),
+  eraseDefinition(bearerAuthDefinition),
+  eraseDefinition(headersAuthDefinition),
 ]);
