@@ -50,6 +50,8 @@ export const ParseCode = {
   INVALID_ATTRIBUTE_NAME: 'parse/invalid-attribute-name',
   /** `x = foo "bar" { … }`: a block where an expression belongs. */
   BLOCK_AS_EXPRESSION: 'parse/block-as-expression',
+  /** Blocks or expressions nested deeper than the parser's limit (`MAX_NESTING`, 500 levels). */
+  TOO_DEEP: 'parse/too-deep',
 } as const;
 export type ParseCode = (typeof ParseCode)[keyof typeof ParseCode];
 

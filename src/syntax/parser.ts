@@ -109,6 +109,14 @@ function isStatementEnd(tok: Token): boolean {
   );
 }
 
+/**
+ * How deeply blocks and expressions may nest (counting every operator of a chain such as
+ * `a + b + c` as a level). Alloy has no limit; this one keeps the recursive passes over the
+ * tree (evaluation, printing) far from the stack limit. Real configurations nest a few
+ * levels deep.
+ */
+export const MAX_NESTING = 500;
+
 const LITERAL_NAMES = {
   [Token.NUMBER]: 'NUMBER',
   [Token.FLOAT]: 'FLOAT',
@@ -129,6 +137,10 @@ class Parser {
   #end: Pos = 0;
   /** Line of the last error reported through #addError (0: none yet). */
   #lastErrorLine = 0;
+  /** Current nesting depth (see {@link MAX_NESTING}). */
+  #nesting = 0;
+  /** Set once the nesting limit is hit: the rest of the file is skipped, and no more parse errors are reported. */
+  #abandoned = false;
 
   constructor(source: SourceFile) {
     this.#source = source;
@@ -154,6 +166,7 @@ class Parser {
 
   /** Reports an error at the current token, unless the previous one was on the same line. */
   #addError(message: string, code: ParseCode = ParseCode.EXPECTED_TOKEN): void {
+    if (this.#abandoned) return;
     const line = this.#source.line(this.#pos);
     if (line === this.#lastErrorLine) return;
     this.#lastErrorLine = line;
@@ -200,6 +213,32 @@ class Parser {
     if (first !== undefined && last !== undefined) {
       this.#comments.push({ start: first.start, end: last.end, comments: list });
     }
+  }
+
+  /**
+   * Enters one more level of nesting. Past {@link MAX_NESTING} it reports the problem at the
+   * current token, skips the rest of the file and returns false.
+   */
+  #enter(levels = 1): boolean {
+    if (this.#nesting + levels > MAX_NESTING) {
+      if (!this.#abandoned) {
+        this.#report(this.#pos, `blocks and expressions nest more than ${MAX_NESTING} levels deep`, ParseCode.TOO_DEEP);
+        this.#abandoned = true;
+      }
+      this.#advance(Token.EOF);
+      return false;
+    }
+    this.#nesting += levels;
+    return true;
+  }
+
+  #leave(levels = 1): void {
+    this.#nesting -= levels;
+  }
+
+  /** A stand-in for an expression that could not be parsed. */
+  #placeholder(start: Pos): LiteralExpression {
+    return { kind: 'Literal', token: 'NULL', raw: 'null', value: null, start, end: start };
   }
 
   /** Skips tokens up to (not including) `to` or EOF. */
@@ -318,7 +357,9 @@ class Parser {
       }
       case Token.LCURLY: {
         const lCurly = this.expect(Token.LCURLY);
-        const body = this.#parseBody(Token.RCURLY);
+        const entered = this.#enter();
+        const body = entered ? this.#parseBody(Token.RCURLY) : [];
+        if (entered) this.#leave();
         const rCurly = this.expect(Token.RCURLY);
         const block: BlockStatement = {
           kind: 'Block',
@@ -399,7 +440,10 @@ class Parser {
 
   /** Expression = BinOpExpr . */
   parseExpression(): Expression {
-    return this.#parseBinOp(1);
+    if (!this.#enter()) return this.#placeholder(this.#pos);
+    const expr = this.#parseBinOp(1);
+    this.#leave();
+    return expr;
   }
 
   /**
@@ -415,10 +459,16 @@ class Parser {
    */
   #parseBinOp(inPrec: number): Expression {
     let left = this.#parsePowExpr();
+    // Each operator of a chain deepens the (left-leaning) tree by one level.
+    let chain = 0;
     for (;;) {
       const tok = this.#tok;
       const prec = binaryPrecedence(tok);
-      if (prec < inPrec) return left;
+      if (prec < inPrec || !this.#enter()) {
+        this.#leave(chain);
+        return left;
+      }
+      chain++;
       const operatorPos = this.#pos;
       this.#next();
       const right = this.#parseBinOp(prec + 1);
@@ -440,7 +490,9 @@ class Parser {
     if (this.#tok !== Token.POW) return left;
     const operatorPos = this.#pos;
     this.#next();
+    if (!this.#enter()) return left;
     const right = this.#parsePowExpr();
+    this.#leave();
     return { kind: 'Binary', operator: '^', left, right, operatorPos, start: left.start, end: right.end };
   }
 
@@ -456,12 +508,20 @@ class Parser {
       const operator: UnaryOperator = this.#tok === Token.NOT ? '!' : '-';
       const start = this.#pos;
       this.#next();
+      if (!this.#enter()) return this.#placeholder(start);
       const operand = this.#parseUnaryExpr();
+      this.#leave();
       return { kind: 'Unary', operator, operand, start, end: operand.end };
     }
 
     let primary = this.#parsePrimaryExpr();
+    // Each postfix operation deepens the tree by one level.
+    let chain = 0;
     for (;;) {
+      if (this.#tok === Token.DOT || this.#tok === Token.LBRACK || this.#tok === Token.LPAREN) {
+        if (!this.#enter()) break;
+        chain++;
+      }
       switch (this.#tok) {
         case Token.DOT: {
           this.#next();
@@ -493,23 +553,30 @@ class Parser {
           if (this.#tok !== Token.LCURLY) {
             this.expect(Token.LCURLY);
             this.#consumeStatement();
+            this.#leave(chain);
             return primary;
           }
           this.#next();
+          if (!this.#enter()) break;
           this.#parseBody(Token.RCURLY);
+          this.#leave();
           const isClosed = this.#current() === Token.RCURLY;
           const rCurly = this.expect(Token.RCURLY);
           if (!isClosed) {
             this.#consumeStatement();
+            this.#leave(chain);
             return primary;
           }
           this.#report(primary.start, 'cannot use a block as an expression', ParseCode.BLOCK_AS_EXPRESSION, rCurly + 1);
           break;
         }
         default:
+          this.#leave(chain);
           return primary;
       }
     }
+    this.#leave(chain);
+    return primary;
   }
 
   /**

@@ -6,8 +6,10 @@
  * Decoding follows `json.Unmarshal` into `any`: numbers become floats, objects objects
  * (a repeated key: the last wins), invalid UTF-8 and lone surrogate escapes become U+FFFD.
  * Syntax errors read as Go's (`invalid character '}' looking for beginning of object key
- * string`, `unexpected end of JSON input`); nesting deeper than 10,000 is refused as Go
- * does. The parser is iterative, so no input can exhaust the stack.
+ * string`, `unexpected end of JSON input`). Nesting deeper than 500 levels is refused with
+ * Go's message for its own limit of 10,000 (`invalid character '[' exceeded max depth`), so
+ * that the recursive passes over values (equality, `format`, decoding) stay far from the
+ * stack limit. The parser itself is iterative.
  *
  * Encoding follows `json.Marshal` of `map[string]any`: keys sorted, `<`, `>`, `&`, U+2028
  * and U+2029 escaped, floats in Go's shortest form. A secret encodes as `"(secret)"`.
@@ -37,7 +39,7 @@ import {
 /** A decoded value, or Go's error text. */
 export type JsonResult = { readonly ok: true; readonly value: Value } | { readonly ok: false; readonly error: string };
 
-const MAX_DEPTH = 10_000;
+const MAX_DEPTH = 500;
 const utf8 = new TextEncoder();
 
 /** Go's `quoteChar`: how a byte appears in a syntax error. */

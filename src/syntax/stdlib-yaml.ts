@@ -44,7 +44,8 @@ import { formatGoFloat } from './stdlib-format.ts';
 /** A decoded value, or yaml.v3's error text. */
 export type YamlResult = { readonly ok: true; readonly value: Value } | { readonly ok: false; readonly error: string };
 
-const MAX_DEPTH = 1000;
+/** Deepest nesting accepted (yaml.v3 allows more; see MAX_DEPTH in stdlib-json.ts). */
+const MAX_DEPTH = 500;
 
 /** Raised inside the parser only; {@link decodeGoYaml} turns it into an error result. */
 class YamlError extends Error {}
@@ -364,7 +365,7 @@ class YamlParser {
       if (line === undefined) break;
       const indent = this.#indent(line);
       if (indent !== col) {
-        if (indent > col) this.#fail('mapping values are not allowed in this context');
+        if (indent > col) this.#fail('did not find expected key');
         break;
       }
       const text = line.slice(col);
@@ -432,7 +433,7 @@ class YamlParser {
       const m = /^([&!])([^\s,[\]{}]*)\s*/.exec(text);
       if (m === null) break;
       if (m[1] === '&') props.anchor = m[2];
-      else props.tag = m[2];
+      else props.tag = `!${m[2] ?? ''}`;
       at += m[0].length;
       text = text.slice(m[0].length);
     }
@@ -868,7 +869,7 @@ class FlowParser {
       const m = /^([&!])([^\s,[\]{}]*)/.exec(this.#text.slice(this.pos));
       if (m === null) break;
       if (m[1] === '&') anchor = m[2];
-      else tag = m[2];
+      else tag = `!${m[2] ?? ''}`;
       this.pos += m[0].length;
       this.#space();
     }
