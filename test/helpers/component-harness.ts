@@ -40,6 +40,7 @@ import type { Diagnostic } from '../../src/syntax/diagnostics.ts';
 import type { BodySchema } from '../../src/syntax/schema.ts';
 import { createScope, withExports, type Scope } from '../../src/syntax/evaluate.ts';
 import { parseFile } from '../../src/syntax/parser.ts';
+import type { BatchConsumer } from '../../src/transport/consumer.ts';
 import { SourceFile } from '../../src/syntax/source.ts';
 import { objectValue } from '../../src/syntax/value.ts';
 import { createLogger, type LogStream } from '../../src/telemetry/logger.ts';
@@ -272,13 +273,22 @@ export async function startComponent<A>(
   };
 }
 
+/** Exports `{ input }` of a component `id` whose input is `consumer`, for `output` blocks to list. */
+export function consumerExports(
+  id: string,
+  consumer: BatchConsumer,
+  signals: readonly Signal[] = ['traces', 'logs', 'metrics'],
+): ComponentExports {
+  return { input: consumerCapsule(new SwitchableConsumer(id, signals, consumer)) };
+}
+
 /** A consumer for `output` blocks that records every batch; `exports` holds it as `input`. */
 export function recordingOutput(
   id: string,
   signals: readonly Signal[] = ['traces', 'logs', 'metrics'],
 ): { readonly recorder: RecordingConsumer; readonly exports: ComponentExports } {
   const recorder = new RecordingConsumer();
-  return { recorder, exports: { input: consumerCapsule(new SwitchableConsumer(id, signals, recorder)) } };
+  return { recorder, exports: consumerExports(id, recorder, signals) };
 }
 
 /** The auth handler a component exports as `name` (default `handler`); fails the test otherwise. */
