@@ -577,8 +577,9 @@ export function printExpression(expr: Expression): string {
     case 'Array':
       return `[${expr.elements.map(printExpression).join(', ')}]`;
     case 'Object':
+      // Quoted keys are re-quoted from their raw text, as the formatter does.
       return `{${expr.fields
-        .map((f) => `${f.quoted && f.name !== '""' ? `"${f.name}"` : f.name} = ${printExpression(f.value)}`)
+        .map((f) => `${f.quoted && f.name !== '""' ? goQuote(f.name) : f.name} = ${printExpression(f.value)}`)
         .join(', ')}}`;
     case 'Identifier':
       return expr.name;
