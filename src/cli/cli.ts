@@ -5,6 +5,7 @@
 
 import { ExitCode, writeOut, type CliIo } from './io.ts';
 import { runDemo } from './demo.ts';
+import { runFmt } from './fmt.ts';
 import { runRoute } from './route.ts';
 import { runRun } from './run.ts';
 import { runValidate } from './validate.ts';
@@ -23,6 +24,7 @@ Commands:
   run       Run an Alloy configuration file (otelcol.receiver.otlp,
             otelcol.exporter.loadbalancing, ...) until SIGTERM.
   validate  Check a configuration file without starting anything.
+  fmt       Format a configuration file exactly as "alloy fmt" does.
   route     Print the backend that each trace ID or service name is routed to.
   help      Show this help, or a command's help: otel-lb help route.
 
@@ -35,6 +37,7 @@ interface Command {
 
 const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['demo', { run: runDemo }],
+  ['fmt', { run: runFmt }],
   ['route', { run: runRoute }],
   ['run', { run: runRun }],
   ['validate', { run: runValidate }],
