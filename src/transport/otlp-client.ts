@@ -24,5 +24,12 @@ export interface OtlpClient {
   /** The endpoint, as given (`host:port`). */
   readonly endpoint: string;
   export(batch: Batch, options?: ExportOptions): Promise<ExportResult>;
+  /**
+   * Optional: sends `batches` (at least one, all of one signal) as one request, their
+   * concatenation (protobuf reads concatenated requests as one request holding all their
+   * resources), without first copying them into one buffer. Same contract as `export`.
+   * Senders that merge batches use it when present and send the concatenation otherwise.
+   */
+  exportMerged?(batches: readonly Batch[], options?: ExportOptions): Promise<ExportResult>;
   close(): Promise<void>;
 }

@@ -28,6 +28,15 @@ class ManualBackend implements OtlpClient {
   }
 }
 
+/** A {@link ManualBackend} that takes merged requests as their parts. */
+class MergingBackend extends ManualBackend {
+  readonly merged: { batches: readonly Batch[]; answer: (result: ExportResult) => void }[] = [];
+
+  exportMerged(batches: readonly Batch[]): Promise<ExportResult> {
+    return new Promise((resolve) => this.merged.push({ batches, answer: resolve }));
+  }
+}
+
 /** A one-span-sized batch of `n` bytes holding `items` items. */
 function batch(items: number, bytes = 100): Batch {
   return { signal: Signal.TRACES, bytes: new Uint8Array(bytes), items };
@@ -126,6 +135,69 @@ describe('Sender dispatch', () => {
     await done;
 
     assert.equal(sender.stats().sentItems, 3);
+  });
+
+  it('hands merged batches to exportMerged as they are, not copied together, when the client has it', async () => {
+    const backend = new MergingBackend();
+    const { sender } = setup({ client: backend });
+    const [b1, b2, b3] = [batch(1), batch(2), batch(3)];
+    sender.offer(b1);
+    sender.offer(b2);
+    sender.offer(b3);
+
+    backend.calls[0]?.answer(EXPORT_OK);
+    await settle();
+
+    assert.deepEqual(backend.sizes(), [1], 'a single batch still goes through export');
+    assert.equal(backend.merged.length, 1);
+    const merged = backend.merged[0]!;
+    assert.equal(merged.batches.length, 2);
+    assert.equal(merged.batches[0], b2);
+    assert.equal(merged.batches[1], b3);
+    merged.answer(EXPORT_OK);
+    await settle();
+    assert.equal(sender.stats().sentItems, 6);
+  });
+
+  it('reports a merged request given up on once, as the concatenation of its batches', async () => {
+    const backend = new MergingBackend();
+    const drops: { items: number; bytes: number; reason: string }[] = [];
+    const { sender } = setup({
+      client: backend,
+      retry: { ...DEFAULT_RETRY_POLICY, enabled: false },
+      onDrop: (b, reason) => drops.push({ items: b.items, bytes: b.bytes.length, reason }),
+    });
+    sender.offer(batch(1));
+    sender.offer(batch(2, 100));
+    sender.offer(batch(3, 50));
+    backend.calls[0]?.answer(EXPORT_OK);
+    await settle();
+
+    backend.merged[0]?.answer(retryable(new Error('unavailable')));
+    await settle();
+
+    assert.deepEqual(drops, [{ items: 5, bytes: 150, reason: 'retry-disabled' }]);
+    assert.equal(sender.stats().droppedItems, 5);
+  });
+
+  it('after retire, hands the batches of a merged request that fails back one by one', async () => {
+    const backend = new MergingBackend();
+    const orphans: Batch[] = [];
+    const { sender } = setup({ client: backend, onOrphan: (b) => orphans.push(b) });
+    const [b2, b3] = [batch(2), batch(3)];
+    sender.offer(batch(1));
+    sender.offer(b2);
+    sender.offer(b3);
+    backend.calls[0]?.answer(EXPORT_OK);
+    await settle();
+
+    const retired = sender.retire();
+    backend.merged[0]?.answer(retryable(new Error('unavailable')));
+    await retired;
+
+    assert.equal(orphans.length, 2);
+    assert.equal(orphans[0], b2);
+    assert.equal(orphans[1], b3);
   });
 
   it('retire hands held batches back for re-routing and waits for the send under way', async () => {

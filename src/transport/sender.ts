@@ -12,7 +12,10 @@
  *   reported to `onDrop` with the reason, and counted.
  * - A merged request is the concatenation of queued requests of one signal: protobuf
  *   concatenates repeated fields, so the result is one valid request holding every
- *   resource of its parts, untouched.
+ *   resource of its parts, untouched. A client with {@link OtlpClient.exportMerged} sends
+ *   the parts one after the other as one message, never copied together; others get the
+ *   concatenation. A merged request given up on is reported to `onDrop` as one batch;
+ *   after {@link Sender.retire} its parts go back to `onOrphan` one by one.
  * - Dispatch is adaptive, as Nagle's algorithm is for TCP: while a request of this sender
  *   is on the wire, new batches wait behind it and leave merged as soon as it is answered,
  *   unless a full merged request (`maxBytes`) or half the queue is already waiting, which
@@ -79,10 +82,20 @@ function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
-/** One merged request on its way: what it is made of and when it was first tried. */
+/** One request on its way: the batches it is made of (one, or several merged), and when it was first tried. */
 interface Attempt {
-  readonly batch: Batch;
+  readonly parts: readonly Batch[];
+  /** Items in all parts; -1 when one of them is not counted. */
+  readonly items: number;
   readonly firstAttemptAt: number;
+}
+
+/** The batches of `attempt` as one batch (their concatenation); the single one as it is. */
+function wholeBatch(attempt: Attempt): Batch {
+  const { parts } = attempt;
+  const first = parts[0] as Batch;
+  if (parts.length === 1) return first;
+  return { signal: first.signal, bytes: Buffer.concat(parts.map((p) => p.bytes)), items: attempt.items };
 }
 
 /** A queue, its consumers and the retry loop for one backend. */
@@ -151,7 +164,7 @@ export class Sender {
    * the queue is disabled. `signal` (the client's request) cuts retries short.
    */
   async send(batch: Batch, signal?: AbortSignal): Promise<ExportResult> {
-    const attempt: Attempt = { batch, firstAttemptAt: this.clock.now() };
+    const attempt: Attempt = { parts: [batch], items: batch.items, firstAttemptAt: this.clock.now() };
     return this.deliver(attempt, signal);
   }
 
@@ -225,12 +238,11 @@ export class Sender {
       const first = this.queue.poll();
       if (first === undefined) return;
       this.queuedBytes -= first.bytes.length;
-      const batch = this.mergeWithQueued(first);
-      const attempt: Attempt = { batch, firstAttemptAt: this.clock.now() };
+      const attempt = this.mergeWithQueued(first);
       this.statsValue.inFlight++;
       const sending: Promise<unknown> = this.deliver(attempt, undefined)
         .catch((error: unknown) => {
-          this.drop(attempt.batch, 'permanent', undefined);
+          this.drop(wholeBatch(attempt), 'permanent', undefined);
           this.options.onError?.(error);
         })
         .finally(() => {
@@ -248,12 +260,13 @@ export class Sender {
   }
 
   /**
-   * Appends queued batches of the same signal to `first`, oldest first, up to the merge
+   * `first` and the queued batches of the same signal, oldest first, up to the merge
    * bound; batches of other signals stay queued in their order.
    */
-  private mergeWithQueued(first: Batch): Batch {
+  private mergeWithQueued(first: Batch): Attempt {
     const maxBytes = this.options.merge.maxBytes;
-    if (maxBytes <= 0 || this.queue.length === 0) return first;
+    const firstAttemptAt = this.clock.now();
+    if (maxBytes <= 0 || this.queue.length === 0) return { parts: [first], items: first.items, firstAttemptAt };
     let bytes = first.bytes.length;
     const more = this.queue.extract((next) => {
       if (next.signal !== first.signal) return 'skip';
@@ -261,15 +274,21 @@ export class Sender {
       bytes += next.bytes.length;
       return 'take';
     });
-    if (more.length === 0) return first;
+    if (more.length === 0) return { parts: [first], items: first.items, firstAttemptAt };
     this.queuedBytes -= bytes - first.bytes.length;
     let items = first.items;
-    const parts: Uint8Array[] = [first.bytes];
-    for (const next of more) {
-      parts.push(next.bytes);
-      items = items < 0 || next.items < 0 ? -1 : items + next.items;
-    }
-    return { signal: first.signal, bytes: Buffer.concat(parts, bytes), items };
+    for (const next of more) items = items < 0 || next.items < 0 ? -1 : items + next.items;
+    more.unshift(first);
+    return { parts: more, items, firstAttemptAt };
+  }
+
+  /** One try of `attempt`: merged parts go as one request (see the header). */
+  private exportOnce(attempt: Attempt, signal: AbortSignal): Promise<ExportResult> {
+    const client = this.options.client;
+    const { parts } = attempt;
+    if (parts.length === 1) return client.export(parts[0] as Batch, { signal });
+    if (client.exportMerged !== undefined) return client.exportMerged(parts, { signal });
+    return client.export(wholeBatch(attempt), { signal });
   }
 
   /** Sends with retries; resolves to the final result (delivered, dropped or orphaned). */
@@ -279,9 +298,10 @@ export class Sender {
       this.onWire++;
       let result: ExportResult;
       try {
-        result = await this.options.client.export(attempt.batch, {
-          signal: signal === undefined ? this.halt.signal : AbortSignal.any([signal, this.halt.signal]),
-        });
+        result = await this.exportOnce(
+          attempt,
+          signal === undefined ? this.halt.signal : AbortSignal.any([signal, this.halt.signal]),
+        );
       } finally {
         this.onWire--;
       }
@@ -289,25 +309,25 @@ export class Sender {
       this.pump();
       if (result.kind === 'ok') {
         this.statsValue.sentRequests++;
-        if (attempt.batch.items > 0) this.statsValue.sentItems += attempt.batch.items;
+        if (attempt.items > 0) this.statsValue.sentItems += attempt.items;
         return result;
       }
       this.statsValue.failedAttempts++;
       if (result.kind === 'permanent') {
-        this.drop(attempt.batch, 'permanent', result);
+        this.drop(wholeBatch(attempt), 'permanent', result);
         return result;
       }
       if (this.shuttingDown && this.halt.signal.aborted) {
-        this.drop(attempt.batch, 'shutdown', result);
+        this.drop(wholeBatch(attempt), 'shutdown', result);
         return result;
       }
       if (this.retired) {
-        this.orphan(attempt.batch);
+        for (const part of attempt.parts) this.orphan(part);
         return result;
       }
       const wait = Math.max(backoffMs(policy, n, this.random), result.retryAfterMs ?? 0);
       if (!mayRetry(policy, attempt.firstAttemptAt, this.clock.now(), wait) || signal?.aborted === true) {
-        this.drop(attempt.batch, policy.enabled ? 'retries-exhausted' : 'retry-disabled', result);
+        this.drop(wholeBatch(attempt), policy.enabled ? 'retries-exhausted' : 'retry-disabled', result);
         return result;
       }
       try {
@@ -320,9 +340,9 @@ export class Sender {
         // or the client gave up (queue disabled: report the last failure).
         // (State read through methods: it changed while we slept.)
         if (this.isRetired() && !this.halt.signal.aborted) {
-          this.orphan(attempt.batch);
+          for (const part of attempt.parts) this.orphan(part);
         } else {
-          this.drop(attempt.batch, isAborted(signal) ? 'retries-exhausted' : 'shutdown', result);
+          this.drop(wholeBatch(attempt), isAborted(signal) ? 'retries-exhausted' : 'shutdown', result);
         }
         return result;
       }

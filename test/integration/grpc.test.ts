@@ -163,6 +163,23 @@ describe('gRPC: our client and our server', () => {
     assert.equal(server.connectionCount, 1);
   });
 
+  for (const compression of ['none', 'gzip'] as const) {
+    it(`sends merged batches as one message, their concatenation (${compression})`, async () => {
+      const { port, consumer } = await startServer();
+      const batches: Batch[] = [1, 2, 3].map((seed) => ({
+        signal: Signal.TRACES,
+        bytes: buildTracesRequest({ traces: 10, seed }),
+        items: 200,
+      }));
+
+      const result = await client(port, { compression }).exportMerged(batches);
+
+      assert.deepEqual(result, EXPORT_OK);
+      assert.equal(consumer.calls.length, 1);
+      assert.deepEqual(Buffer.from(consumer.calls[0]!.batch.bytes), Buffer.concat(batches.map((b) => b.bytes)));
+    });
+  }
+
   it('sends the gRPC request headers, the configured metadata and the authority', async () => {
     let captured: http2.IncomingHttpHeaders = {};
     const { port } = await rawServer((stream, headers) => {
@@ -637,6 +654,19 @@ describe('gRPC client: how failures are classified', () => {
     const { port, consumer } = await startServer();
 
     const result = await client(port, { compression: 'none', maxSendMessageSizeBytes: 1_000 }).export(tracesBatch);
+
+    expectFailure(result, 'permanent', ErrorCode.GRPC_MESSAGE_TOO_LARGE, GrpcStatus.RESOURCE_EXHAUSTED);
+    assert.equal(consumer.calls.length, 0);
+  });
+
+  it('applies maxSendMessageSizeBytes to the whole of a merged message', async () => {
+    const { port, consumer } = await startServer();
+    const half: Batch = { signal: Signal.TRACES, bytes: new Uint8Array(600), items: 1 };
+
+    const result = await client(port, { compression: 'none', maxSendMessageSizeBytes: 1_000 }).exportMerged([
+      half,
+      half,
+    ]);
 
     expectFailure(result, 'permanent', ErrorCode.GRPC_MESSAGE_TOO_LARGE, GrpcStatus.RESOURCE_EXHAUSTED);
     assert.equal(consumer.calls.length, 0);
