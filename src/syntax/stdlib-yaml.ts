@@ -629,7 +629,7 @@ class YamlParser {
         }
         break;
       }
-      if (q === '"' && c === '\\') {
+      if (q === '"' && c === '\\' && rest.text[i + 1] !== '\n') {
         current += c + (rest.text[i + 1] ?? '');
         i += 2;
         continue;

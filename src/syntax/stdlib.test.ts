@@ -389,6 +389,25 @@ table('stdlib: encoding.from_yaml and yaml_decode', [
   ['encoding.from_yaml("# only a comment")', 'null'],
   ['encoding.from_yaml("")', 'null'],
   [
+    'encoding.from_yaml("a: b:c\\nd: b#c\\ne: \\"x: y\\"\\nmy key: 1\\nf: \'q #not\' # c")',
+    '{a = "b:c", d = "b#c", e = "x: y", my key = 1, f = "q #not"}',
+  ],
+  ['encoding.from_yaml("a:\\r\\n  b: 1\\r\\n  c: [1,\\r\\n    2]\\r\\n")', '{a = {b = 1, c = [1, 2]}}'],
+  [
+    'encoding.from_yaml("items:\\n  # comment\\n  - a: 1\\n    b:\\n      - x\\n\\n  - a: 2\\nlast: true")',
+    '{items = [{a = 1, b = ["x"]}, {a = 2}], last = true}',
+  ],
+  ['encoding.from_yaml("seq:\\n  - 1\\n  -\\n  - 3\\n")', '{seq = [1, null, 3]}'],
+  ['encoding.from_yaml("a: >-\\n  x\\n   indented\\n  y\\n")', '{a = "x\\n indented\\ny"}'],
+  ['encoding.from_yaml("a: |2\\n    two\\n   one\\n")', '{a = "  two\\n one\\n"}'],
+  ['encoding.from_yaml("k: v\\n---\\nsecond: doc")', '{k = "v"}'],
+  ['encoding.from_yaml("e: \\"\\\\U0001F600\\"\\nnl: \\"a\\\\\\n  b\\"")', '{e = "😀", nl = "ab"}'],
+  ['encoding.from_yaml("a: &x 1\\nb: *x\\nc: [*x, *x]")', '{a = 1, b = 1, c = [1, 1]}'],
+  [
+    'encoding.from_yaml("a: 1\\n  b: 2")',
+    '1:1: encoding.from_yaml yaml: line 2: mapping values are not allowed in this context',
+  ],
+  [
     'encoding.from_yaml("a: b: c")',
     '1:1: encoding.from_yaml yaml: line 1: mapping values are not allowed in this context',
   ],

@@ -171,12 +171,16 @@ export const SECRET_TYPE = 'alloytypes.Secret';
 // ---------------------------------------------------------------------------------------------
 // Constructors
 
-/** The null value. Evaluation creates fresh null objects so that each can carry a position. */
+/**
+ * The null value. Nulls have no identity in Alloy: the evaluator never records where one came
+ * from, so a problem with a null has no position (`true && null` → `-:  should be one of
+ * [bool] for binop &&, got null`).
+ */
 export const NULL: NullValue = Object.freeze({ type: 'null' });
 export const TRUE: BoolValue = Object.freeze({ type: 'bool', value: true });
 export const FALSE: BoolValue = Object.freeze({ type: 'bool', value: false });
 
-/** A fresh null value (distinct identity, see {@link NULL}). */
+/** A null value (a fresh object; equal to every other null). */
 export function nullValue(): NullValue {
   return Object.freeze({ type: 'null' });
 }
