@@ -8,7 +8,7 @@
  * const running = await startComponent(batchProcessorDefinition, 'output { traces = [otelcol.exporter.debug.sink.input] }', {
  *   exports: { 'otelcol.exporter.debug.sink': sink.exports },
  * });
- * running.clock.advance(200); running.logs.entries(); await running.stop();
+ * await running.clock.advance(200); running.logs.entries(); await running.stop();
  * ```
  *
  * Other components appear only through their exports (`exports`), injected into the scope
