@@ -48,7 +48,7 @@ import { buildRing } from '../../src/components/exporter-loadbalancing/hash-ring
 import { LoadBalancer, type RingChange } from '../../src/components/exporter-loadbalancing/load-balancer.ts';
 import { AwsCloudMapResolver } from '../../src/components/exporter-loadbalancing/resolvers/aws-cloud-map.ts';
 import { encodeTracesRequest } from '../../src/otlp/proto/decoder.ts';
-import type { ResourceSpans, Span } from '../../src/otlp/proto/messages.ts';
+import { SpanKind, type ResourceSpans, type Span } from '../../src/otlp/proto/messages.ts';
 import { Signal } from '../../src/otlp/signal.ts';
 import { Host } from '../../src/runtime/host.ts';
 import { SourceFile } from '../../src/syntax/source.ts';
@@ -280,7 +280,7 @@ class LoadGenerator {
         traceId: span.traceId,
         spanId: span.spanId,
         name: `${SERVICES[service] ?? ''} step ${index}`,
-        kind: 2,
+        kind: SpanKind.SERVER,
         startTimeUnixNano: String(start),
         endTimeUnixNano: String(start + 500_000n),
       });
