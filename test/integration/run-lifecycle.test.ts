@@ -66,8 +66,11 @@ async function sendTraces(endpoint: string, n: number, seed: number): Promise<nu
   return n * 50;
 }
 
-function runValidate(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = new OtelLbProcess(['validate', file]);
+function runValidate(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = new OtelLbProcess(['validate', file], env);
   return proc.exited.then(({ code }) => ({ code, stdout: proc.stdout, stderr: proc.stderr }));
 }
 
@@ -79,7 +82,10 @@ describe('otel-lb validate', () => {
 
   for (const name of readdirSync(EXAMPLES).filter((f) => f.endsWith('.alloy'))) {
     it(`accepts examples/${name}`, async () => {
-      const { code, stderr } = await runValidate(`${EXAMPLES}${name}`);
+      // The sampling tier reads its credentials from the environment, as the examples say.
+      const env = { ...process.env, OTLP_USERNAME: '111111', OTLP_PASSWORD: 'placeholder' };
+
+      const { code, stderr } = await runValidate(`${EXAMPLES}${name}`, env);
 
       assert.equal(code, 0, stderr);
     });
