@@ -18,18 +18,25 @@
  * | the message is larger than `maxSendMessageSizeBytes`            | permanent                  |
  *
  * Failures carry a {@link GrpcError} whose `code` says where the failure came from and
- * whose `grpcStatus` is the status.
+ * whose `grpcStatus` is the status; a connection that could not be made or was lost has the
+ * underlying error as its `cause` (Node's `ECONNREFUSED`, OpenSSL's `CERT_HAS_EXPIRED`, our
+ * `ERR_KEEPALIVE_TIMEOUT`, `ERR_PROXY_CONNECT_FAILED`, …).
  *
- * TLS goes through {@link GrpcClientOptions.tls} (`tls.ts` will build it); keepalive pings
- * and per-call credentials (auth extensions) are later additions to the options and to
- * `requestHeaders`.
+ * Connections (`grpc-channel.ts`): one HTTP/2 session per address the endpoint's host
+ * resolves to, balanced with `pick_first` or `round_robin`, through an HTTP CONNECT proxy
+ * when `HTTPS_PROXY` says so (`proxy.ts`), over TLS from `tls.ts`, with keepalive PINGs.
+ * Per call: the configured metadata, then an auth extension's headers ({@link ClientAuth}).
+ * Without auth the per-call path adds no await and no allocation to what it had.
  */
 
+import dns from 'node:dns';
 import http2 from 'node:http2';
+import net from 'node:net';
 
 import { ErrorCode, type ErrorCode as ErrorCodeType } from '../errors.ts';
 import type { Batch } from '../otlp/batch.ts';
 import type { Signal } from '../otlp/signal.ts';
+import { isPromiseLike, type ClientAuth } from './client-auth.ts';
 import { compress, type Compression } from './compression.ts';
 import { EXPORT_OK, permanent, retryable, type ExportResult } from './export-result.ts';
 import {
@@ -50,22 +57,47 @@ import {
   parseRetryAfter,
   retryDelayFromStatusDetails,
 } from './grpc-protocol.ts';
+import {
+  GrpcChannel,
+  GrpcConnection,
+  type BalancerName,
+  type GrpcChannelOptions,
+  type KeepaliveSettings,
+  type LookupFunction,
+  type NodeClientTlsOptions,
+} from './grpc-channel.ts';
 import { GrpcStatus, grpcStatusName, isRetryableGrpcStatus } from './grpc-status.ts';
 import type { ExportOptions, OtlpClient } from './otlp-client.ts';
+import { ProxyConfig, type ProxyEnvironment } from './proxy.ts';
+import { describeTlsFailure, type ClientTls } from './tls.ts';
+import { errorCode } from './transport-error.ts';
 
-/** Client credentials, handed to `http2.connect` over `https:` (ALPN `h2`). */
-export type GrpcClientTlsOptions = Pick<
-  http2.SecureClientSessionOptions,
-  | 'ca'
-  | 'cert'
-  | 'key'
-  | 'pfx'
-  | 'passphrase'
-  | 'servername'
-  | 'rejectUnauthorized'
-  | 'minVersion'
-  | 'checkServerIdentity'
->;
+export type { BalancerName, LookupFunction } from './grpc-channel.ts';
+
+/** Client credentials as Node TLS options, handed to `tls.connect` as they are (ALPN `h2`). */
+export type GrpcClientTlsOptions = NodeClientTlsOptions;
+
+/**
+ * Client keepalive: Alloy's `keepalive` block (grpc-go's `keepalive.ClientParameters`).
+ * Without `pingWaitMs` there are no keepalive PINGs (grpc-go's default is never).
+ */
+export interface GrpcKeepaliveOptions {
+  /**
+   * `ping_wait`: how often to PING a connection, in milliseconds. grpc-go raises values
+   * below {@link GRPC_MIN_PING_WAIT_MS} to it (with a warning); this client uses the value
+   * as given, so the configuration layer applies that minimum.
+   */
+  readonly pingWaitMs?: number | undefined;
+  /** `ping_response_timeout`: how long a PING may go unanswered before the connection is closed. Default 20,000, as grpc-go. */
+  readonly pingResponseTimeoutMs?: number | undefined;
+  /** `ping_without_stream`: PING also while no call is in flight. Default false. */
+  readonly pingWithoutStream?: boolean | undefined;
+}
+
+/** The smallest `ping_wait` grpc-go accepts (`internal.KeepaliveMinPingTime`), in milliseconds. */
+export const GRPC_MIN_PING_WAIT_MS = 10_000;
+/** grpc-go's default `ping_response_timeout`, in milliseconds. */
+export const DEFAULT_PING_RESPONSE_TIMEOUT_MS = 20_000;
 
 /** Options of {@link GrpcClient}. */
 export interface GrpcClientOptions {
@@ -87,14 +119,62 @@ export interface GrpcClientOptions {
    * layer decide.
    */
   readonly waitForReady?: boolean;
-  /** Connect with TLS instead of cleartext HTTP/2 (h2c). */
-  readonly tls?: GrpcClientTlsOptions;
+  /**
+   * Connect with TLS instead of cleartext HTTP/2 (h2c): a {@link ClientTls} from
+   * `loadClientTls` (Alloy's `tls` block, with reloads and `server_name`), or Node TLS
+   * options used as they are. Absent: cleartext. Alloy's default, when the `tls` block is
+   * left out, is TLS verified against the system's roots, i.e. `loadClientTls({})`.
+   * A ClientTls may be shared by many clients; the client does not close it.
+   */
+  readonly tls?: GrpcClientTlsOptions | ClientTls | undefined;
+  /** Per-call credentials from an auth extension; see {@link ClientAuth}. */
+  readonly auth?: ClientAuth | undefined;
+  /** HTTP/2 PINGs that detect a dead connection and replace it; see {@link GrpcKeepaliveOptions}. */
+  readonly keepalive?: GrpcKeepaliveOptions | undefined;
+  /**
+   * `balancer_name`: how calls spread over the addresses the endpoint's host resolves to
+   * (`grpc-channel.ts`). Default `round_robin`, as Alloy since v1.3.
+   */
+  readonly balancerName?: BalancerName | undefined;
+  /** Resolves the endpoint's host name to addresses; default `dns.lookup(host, { all: true })`. */
+  readonly lookup?: LookupFunction | undefined;
+  /** The least time between two lookups of the host name, in milliseconds. Default 30,000, as grpc-go. */
+  readonly minResolveIntervalMs?: number | undefined;
+  /**
+   * Where `HTTPS_PROXY` and `NO_PROXY` are read (see `proxy.ts`), once, at construction.
+   * Default `process.env`; `{}` never proxies.
+   */
+  readonly proxyEnvironment?: ProxyEnvironment | undefined;
+  /**
+   * `read_buffer_size`, in bytes. grpc-go sizes its socket read buffer with it (default
+   * 32 KiB). Node reads sockets in libuv's 64 KiB chunks and cannot be told otherwise; what a
+   * peer may send before this side reads is the HTTP/2 flow-control window, so a value above
+   * the default window (1 MiB) raises both windows granted to the server (the stream's
+   * SETTINGS_INITIAL_WINDOW_SIZE and the connection's). Smaller values change nothing.
+   */
+  readonly readBufferSizeBytes?: number | undefined;
+  /**
+   * `write_buffer_size`, in bytes (Alloy's default 512 KiB). grpc-go gathers this much
+   * before a socket write. Node's HTTP/2 (nghttp2) writes frames as soon as they are ready,
+   * one writev per batch, and holds outgoing data inside the session up to
+   * `maxSessionMemory` (64 MiB here); a value above that raises the bound (rounded up to
+   * whole MiB). Smaller values change nothing: a smaller bound makes concurrent large
+   * requests fail. (A socket `highWaterMark` would not apply: HTTP/2 writes to the socket's
+   * handle directly.)
+   */
+  readonly writeBufferSizeBytes?: number | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 const MAX_MESSAGE_BYTES = 0xffff_ffff;
 /** Flow-control windows we grant the server: responses are tiny, but be generous anyway. */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
+/** HTTP/2's largest flow-control window. */
+const MAX_WINDOW_BYTES = 2 ** 31 - 1;
+/** Megabytes nghttp2 may buffer for a connection; many concurrent large requests exceed the default of 10. */
+const SESSION_MEMORY_MB = 64;
+const MiB = 1024 * 1024;
+const DEFAULT_MIN_RESOLVE_INTERVAL_MS = 30_000;
 /** Reconnect backoff of `waitForReady` calls. */
 const RECONNECT_INITIAL_MS = 100;
 const RECONNECT_MAX_MS = 1_000;
@@ -123,15 +203,6 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
   return { host, port, url: `http://${v6 === undefined ? host : `[${v6}]`}:${port}` };
 }
 
-/** One HTTP/2 connection and how many calls use it. */
-interface Connection {
-  readonly session: http2.ClientHttp2Session;
-  /** Resolves once the connection is up (undefined) or has failed (the error); never rejects. */
-  readonly ready: Promise<Error | undefined>;
-  active: number;
-  usable: boolean;
-}
-
 /**
  * The gRPC {@link OtlpClient}. Calls share one connection and run concurrently; `export`
  * never rejects. See the module comment for how outcomes are classified.
@@ -145,10 +216,12 @@ export class GrpcClient implements OtlpClient {
   private readonly timeoutMs: number;
   private readonly maxSendBytes: number;
   private readonly waitForReady: boolean;
-  private readonly tls: GrpcClientTlsOptions | undefined;
+  private readonly auth: ClientAuth | undefined;
+  /** Set when the auth extension's credentials require TLS and the connection is cleartext. */
+  private readonly authRefusal: string | undefined;
   /** Request headers per signal, without `grpc-timeout`. Never mutated (Node copies them). */
   private readonly baseHeaders: ReadonlyMap<Signal, http2.OutgoingHttpHeaders>;
-  private connection: Connection | undefined;
+  private readonly channel: GrpcChannel;
   private inFlight = 0;
   private onIdle: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -162,10 +235,15 @@ export class GrpcClient implements OtlpClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxSendBytes = Math.min(options.maxSendMessageSizeBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
     this.waitForReady = options.waitForReady ?? false;
-    this.tls = options.tls;
+    this.auth = options.auth;
+    this.authRefusal =
+      options.auth?.requiresTransportSecurity === true && options.tls === undefined
+        ? 'the auth extension sends credentials that require TLS, and this connection is cleartext (tls.insecure = true); enable TLS, or use an auth extension that allows cleartext'
+        : undefined;
     if (!(this.timeoutMs > 0 && this.timeoutMs <= MAX_TIMER_MS)) {
       throw new TypeError(`timeoutMs must be between 1 and ${MAX_TIMER_MS}, got ${this.timeoutMs}`);
     }
+    this.channel = new GrpcChannel(channelOptions(options, this.target, this.authority));
 
     const extra: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers ?? {})) {
@@ -266,17 +344,45 @@ export class GrpcClient implements OtlpClient {
           ),
         );
       }
-      let connection = this.currentConnection();
+      let credentials: Readonly<Record<string, string>> | undefined;
+      if (this.auth !== undefined) {
+        const authorized = await this.credentials(this.auth, batch);
+        if (authorized.kind === 'failed') return authorized.result;
+        credentials = authorized.headers;
+      }
+      let connection: GrpcConnection;
       if (this.waitForReady) {
         const waited = await this.waitUntilReady(deadline, signal, batch);
         if (waited.kind === 'failed') return waited.result;
         connection = waited.connection;
+      } else {
+        const picked = this.channel.pick();
+        if (picked instanceof GrpcConnection) {
+          connection = picked;
+        } else {
+          const outcome = await raceDeadline(picked, deadline, signal);
+          if (outcome === TIMED_OUT) return this.deadlineExceeded(batch, timeoutMs);
+          if (outcome === ABORTED || isAborted(signal))
+            return this.cancelled(batch, signal ?? new AbortController().signal);
+          if (outcome instanceof Error) return this.unavailable(batch, outcome);
+          connection = outcome;
+        }
       }
       if (isAborted(signal)) return this.cancelled(batch, signal);
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) return this.deadlineExceeded(batch, timeoutMs);
       return await new Promise<ExportResult>((resolve) => {
-        new ClientCall(this, connection, batch, payload, payloadBytes, remainingMs, signal, resolve).start();
+        new ClientCall(
+          this,
+          connection,
+          batch,
+          payload,
+          payloadBytes,
+          remainingMs,
+          signal,
+          credentials,
+          resolve,
+        ).start();
       });
     } finally {
       if (--this.inFlight === 0) this.onIdle?.();
@@ -284,8 +390,19 @@ export class GrpcClient implements OtlpClient {
   }
 
   /**
+   * Connects now rather than on the first call, as the Collector does after creating its
+   * client: every address for `round_robin`, the first that works for `pick_first`.
+   * Resolves once the attempts have settled, whatever their outcome (calls report
+   * failures); never rejects.
+   */
+  connect(): Promise<void> {
+    return this.channel.connect();
+  }
+
+  /**
    * Stops taking calls (later ones are retryable CANCELLED), waits for those in flight to
-   * finish (each is bounded by its deadline), then closes the connection. Idempotent.
+   * finish (each is bounded by its deadline), then closes the connections. Idempotent.
+   * A {@link ClientTls} given as `tls` stays open: its owner closes it.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -294,21 +411,20 @@ export class GrpcClient implements OtlpClient {
           this.onIdle = resolve;
         });
       }
-      const connection = this.connection;
-      this.connection = undefined;
-      if (connection !== undefined) {
-        await new Promise<void>((resolve) => {
-          connection.session.close(resolve);
-        });
-      }
+      await this.channel.close();
     })();
     return this.closing;
   }
 
-  /** @internal The request headers of one call. */
-  requestHeaders(signal: Signal, timeoutMs: number): http2.OutgoingHttpHeaders {
+  /** @internal The request headers of one call; `credentials` (an auth extension's) win over the configured ones. */
+  requestHeaders(
+    signal: Signal,
+    timeoutMs: number,
+    credentials?: Readonly<Record<string, string>>,
+  ): http2.OutgoingHttpHeaders {
     const base = this.baseHeaders.get(signal) as http2.OutgoingHttpHeaders;
-    return { ...base, [GrpcHeader.TIMEOUT]: formatGrpcTimeout(timeoutMs) };
+    if (credentials === undefined) return { ...base, [GrpcHeader.TIMEOUT]: formatGrpcTimeout(timeoutMs) };
+    return { ...base, ...credentials, [GrpcHeader.TIMEOUT]: formatGrpcTimeout(timeoutMs) };
   }
 
   /** @internal Whether the payload on the wire is compressed. */
@@ -316,70 +432,36 @@ export class GrpcClient implements OtlpClient {
     return this.wireCompression !== 'none';
   }
 
-  /** The connection to use now, connecting if there is none (Node queues calls until it is up). */
-  private currentConnection(): Connection {
-    const existing = this.connection;
-    if (existing?.usable === true) return existing;
-    const session =
-      this.tls === undefined
-        ? http2.connect(this.target.url, SESSION_OPTIONS)
-        : http2.connect(this.target.url.replace(/^http:/, 'https:'), { ...SESSION_OPTIONS, ...this.tls });
-    const ready = new Promise<Error | undefined>((resolve) => {
-      session.once('connect', () => {
-        resolve(undefined);
-      });
-      session.once('close', () => {
-        resolve(new Error('the connection closed before it was established'));
-      });
-      session.once('error', (error: Error) => {
-        resolve(error);
-      });
-    });
-    const connection: Connection = { session, ready, active: 0, usable: true };
-    const retire = (): void => {
-      connection.usable = false;
-      if (this.connection === connection) this.connection = undefined;
-    };
-    // Calls in flight see connection errors on their streams; here they only retire it.
-    session.on('error', retire);
-    session.once('goaway', retire);
-    session.once('close', retire);
-    session.once('connect', () => {
-      try {
-        session.setLocalWindowSize(STREAM_WINDOW_BYTES);
-      } catch {
-        // Only a larger window for responses; the default one works too.
-      }
-    });
-    session.unref();
-    this.connection = connection;
-    return connection;
-  }
-
   /** Waits for a connection, reconnecting with backoff, until `deadline` or `signal`. */
   private async waitUntilReady(
     deadline: number,
     signal: AbortSignal | undefined,
     batch: Batch,
-  ): Promise<{ kind: 'ready'; connection: Connection } | { kind: 'failed'; result: ExportResult }> {
+  ): Promise<{ kind: 'ready'; connection: GrpcConnection } | { kind: 'failed'; result: ExportResult }> {
     let delayMs = RECONNECT_INITIAL_MS;
     let lastError: Error | undefined;
     for (;;) {
-      const connection = this.currentConnection();
-      acquire(connection);
-      const error = await raceDeadline(connection.ready, deadline, signal);
-      release(connection);
+      const picked = this.channel.pick();
+      let outcome: GrpcConnection | Error | typeof TIMED_OUT | typeof ABORTED;
+      if (picked instanceof GrpcConnection) {
+        acquire(picked);
+        const error = await raceDeadline(picked.ready, deadline, signal);
+        release(picked);
+        outcome = error ?? picked;
+      } else {
+        outcome = await raceDeadline(picked, deadline, signal);
+      }
       if (signal?.aborted === true) return { kind: 'failed', result: this.cancelled(batch, signal) };
-      if (error === undefined && connection.usable) return { kind: 'ready', connection };
-      if (error !== TIMED_OUT && error !== undefined) lastError = error;
-      if (error === TIMED_OUT || Date.now() + delayMs >= deadline) {
+      if (outcome instanceof GrpcConnection && outcome.usable) return { kind: 'ready', connection: outcome };
+      if (outcome instanceof Error) lastError = outcome;
+      if (outcome === TIMED_OUT || Date.now() + delayMs >= deadline) {
         return {
           kind: 'failed',
           result: retryable(
             this.error(
               ErrorCode.GRPC_DEADLINE_EXCEEDED,
               GrpcStatus.DEADLINE_EXCEEDED,
-              `could not connect before the deadline${lastError === undefined ? '' : ` (${lastError.message})`}`,
+              `could not connect before the deadline${lastError === undefined ? '' : ` (${describeStreamError(lastError)})`}`,
               batch,
               { cause: lastError },
             ),
@@ -389,6 +471,65 @@ export class GrpcClient implements OtlpClient {
       await sleep(delayMs, signal);
       delayMs = Math.min(RECONNECT_MAX_MS, delayMs * 2);
     }
+  }
+
+  /** The auth extension's headers for one call, or the failed result of the call. */
+  private async credentials(
+    auth: ClientAuth,
+    batch: Batch,
+  ): Promise<{ kind: 'ok'; headers: Readonly<Record<string, string>> } | { kind: 'failed'; result: ExportResult }> {
+    if (this.authRefusal !== undefined) {
+      return {
+        kind: 'failed',
+        result: retryable(this.error(ErrorCode.GRPC_UNAVAILABLE, GrpcStatus.UNAVAILABLE, this.authRefusal, batch)),
+      };
+    }
+    let headers: Readonly<Record<string, string>>;
+    try {
+      const answer = auth.headers();
+      headers = isPromiseLike(answer) ? await answer : answer;
+    } catch (error) {
+      return {
+        kind: 'failed',
+        result: retryable(
+          this.error(
+            ErrorCode.GRPC_UNAVAILABLE,
+            GrpcStatus.UNAVAILABLE,
+            `the auth extension failed to provide credentials: ${error instanceof Error ? error.message : String(error)}`,
+            batch,
+            { cause: error },
+          ),
+        ),
+      };
+    }
+    const normalized: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      const key = name.toLowerCase();
+      if (RESERVED_HEADER.test(key)) {
+        return {
+          kind: 'failed',
+          result: permanent(
+            this.error(
+              ErrorCode.GRPC_PROTOCOL,
+              GrpcStatus.INTERNAL,
+              `the auth extension set the header "${name}", which gRPC reserves; this is a bug in the auth extension`,
+              batch,
+            ),
+          ),
+        };
+      }
+      normalized[key] = value;
+    }
+    return { kind: 'ok', headers: normalized };
+  }
+
+  /** A connection that could not be made: retryable UNAVAILABLE with the reason (and a TLS hint). */
+  private unavailable(batch: Batch, error: Error): ExportResult {
+    return retryable(
+      this.error(ErrorCode.GRPC_UNAVAILABLE, GrpcStatus.UNAVAILABLE, describeStreamError(error), batch, {
+        cause: error,
+      }),
+    );
   }
 
   private cancelled(batch: Batch, signal: AbortSignal): ExportResult {
@@ -424,14 +565,62 @@ export class GrpcClient implements OtlpClient {
   }
 }
 
-const SESSION_OPTIONS: http2.ClientSessionOptions = Object.freeze({
-  settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
-  // Megabytes nghttp2 may buffer for this connection; many concurrent large requests
-  // exceed the default of 10.
-  maxSessionMemory: 64,
-});
+/** What the channel needs, from the client's options (see the buffer-size options for the windows and memory). */
+function channelOptions(options: GrpcClientOptions, target: ParsedEndpoint, authority: string): GrpcChannelOptions {
+  const windowBytes = Math.min(MAX_WINDOW_BYTES, Math.max(STREAM_WINDOW_BYTES, options.readBufferSizeBytes ?? 0));
+  const sessionMemoryMb = Math.max(SESSION_MEMORY_MB, Math.ceil((options.writeBufferSizeBytes ?? 0) / MiB));
+  const proxy = ProxyConfig.fromEnvironment(options.proxyEnvironment ?? process.env)?.proxyFor(
+    target.host,
+    target.port,
+  );
+  const pingWaitMs = options.keepalive?.pingWaitMs ?? 0;
+  const keepalive: KeepaliveSettings | undefined =
+    pingWaitMs > 0
+      ? {
+          pingWaitMs: Math.min(pingWaitMs, MAX_TIMER_MS),
+          pingResponseTimeoutMs: Math.min(
+            options.keepalive?.pingResponseTimeoutMs ?? DEFAULT_PING_RESPONSE_TIMEOUT_MS,
+            MAX_TIMER_MS,
+          ),
+          pingWithoutStream: options.keepalive?.pingWithoutStream ?? false,
+        }
+      : undefined;
+  return {
+    host: target.host,
+    port: target.port,
+    endpoint: options.endpoint,
+    tlsHostname: authorityHost(authority),
+    balancer: options.balancerName ?? 'round_robin',
+    lookup: options.lookup ?? lookupAll,
+    minResolveIntervalMs: options.minResolveIntervalMs ?? DEFAULT_MIN_RESOLVE_INTERVAL_MS,
+    tls: options.tls,
+    proxy,
+    keepalive,
+    sessionOptions: {
+      settings: { enablePush: false, initialWindowSize: windowBytes },
+      maxSessionMemory: sessionMemoryMb,
+    },
+    connectionWindowBytes: windowBytes,
+    userAgent: USER_AGENT,
+  };
+}
 
-const TIMED_OUT = new Error('timed out');
+/** The host of an `:authority` (`host:port`, `[v6]:port`, or a bare host). */
+function authorityHost(authority: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(authority);
+  if (bracketed !== null) return bracketed[1] ?? authority;
+  const colon = authority.lastIndexOf(':');
+  if (colon > 0 && net.isIPv6(authority)) return authority;
+  return colon > 0 ? authority.slice(0, colon) : authority;
+}
+
+async function lookupAll(host: string): Promise<readonly string[]> {
+  const addresses = await dns.promises.lookup(host, { all: true });
+  return addresses.map((entry) => entry.address);
+}
+
+const TIMED_OUT: unique symbol = Symbol('timed out');
+const ABORTED: unique symbol = Symbol('aborted');
 
 /** Whether `signal` has aborted (a function, so that TypeScript does not narrow across awaits). */
 function isAborted(signal: AbortSignal | undefined): signal is AbortSignal {
@@ -439,20 +628,20 @@ function isAborted(signal: AbortSignal | undefined): signal is AbortSignal {
 }
 
 /** Keeps the process alive while a connection has calls (or waits) on it, and only then. */
-function acquire(connection: Connection): void {
+function acquire(connection: GrpcConnection): void {
   if (connection.active++ === 0) connection.session.ref();
 }
 
-function release(connection: Connection): void {
+function release(connection: GrpcConnection): void {
   if (--connection.active === 0) connection.session.unref();
 }
 
-/** `ready` settled, or TIMED_OUT at `deadline`, or undefined when `signal` aborts. */
-function raceDeadline(
-  ready: Promise<Error | undefined>,
+/** `promise` settled (it never rejects), or TIMED_OUT at `deadline`, or ABORTED when `signal` aborts. */
+function raceDeadline<T>(
+  promise: Promise<T>,
   deadline: number,
   signal: AbortSignal | undefined,
-): Promise<Error | undefined> {
+): Promise<T | typeof TIMED_OUT | typeof ABORTED> {
   return new Promise((resolve) => {
     const timer = setTimeout(
       () => {
@@ -462,15 +651,15 @@ function raceDeadline(
     );
     timer.unref();
     const onAbort = (): void => {
-      done(undefined);
+      done(ABORTED);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    function done(value: Error | undefined): void {
+    function done(value: T | typeof TIMED_OUT | typeof ABORTED): void {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve(value);
     }
-    ready.then(done, done);
+    void promise.then(done);
   });
 }
 
@@ -494,13 +683,14 @@ type LocalEnd = 'deadline' | 'cancelled' | 'response-too-large';
 /** One call: writes the request, reads the status, resolves once with the result. */
 class ClientCall {
   private readonly client: GrpcClient;
-  private readonly connection: Connection;
+  private readonly connection: GrpcConnection;
   private readonly batch: Batch;
   /** The message, in pieces written one after the other; `payloadBytes` long in all. */
   private readonly payload: readonly Uint8Array[];
   private readonly payloadBytes: number;
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly credentials: Readonly<Record<string, string>> | undefined;
   private readonly resolve: (result: ExportResult) => void;
   private stream: http2.ClientHttp2Stream | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -516,12 +706,13 @@ class ClientCall {
 
   constructor(
     client: GrpcClient,
-    connection: Connection,
+    connection: GrpcConnection,
     batch: Batch,
     payload: readonly Uint8Array[],
     payloadBytes: number,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    credentials: Readonly<Record<string, string>> | undefined,
     resolve: (result: ExportResult) => void,
   ) {
     this.client = client;
@@ -531,6 +722,7 @@ class ClientCall {
     this.payloadBytes = payloadBytes;
     this.timeoutMs = timeoutMs;
     this.signal = signal;
+    this.credentials = credentials;
     this.resolve = resolve;
   }
 
@@ -539,7 +731,7 @@ class ClientCall {
     acquire(this.connection);
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request(this.client.requestHeaders(this.batch.signal, this.timeoutMs));
+      stream = session.request(this.client.requestHeaders(this.batch.signal, this.timeoutMs, this.credentials));
     } catch (error) {
       // The session was destroyed between picking it and using it.
       this.streamError = error as Error;
@@ -710,8 +902,9 @@ function isGrpcContentType(contentType: string | undefined): boolean {
 
 /** A stream error for humans: the connection error behind a cancelled pending stream, if any. */
 function describeStreamError(error: Error): string {
-  const cause = error.cause instanceof Error ? error.cause : undefined;
-  const root = cause ?? error;
-  const code = (root as { code?: unknown }).code;
-  return `${root.message}${typeof code === 'string' && !root.message.includes(code) ? ` (${code})` : ''}`;
+  // Streams that were waiting for the connection get Node's "pending stream canceled" wrapper.
+  const root = errorCode(error) === 'ERR_HTTP2_STREAM_CANCEL' && error.cause instanceof Error ? error.cause : error;
+  const code = errorCode(root);
+  const hint = describeTlsFailure(root);
+  return `${root.message}${code !== undefined && !root.message.includes(code) ? ` (${code})` : ''}${hint === undefined ? '' : `; ${hint}`}`;
 }
