@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import fc from 'fast-check';
 
@@ -28,8 +30,9 @@ import { buildLogsRequest, buildTracesRequest } from '../../test/helpers/otlp-bu
 import { decodeLogsRequest, decodeTracesRequest, encodeLogsRequest, encodeTracesRequest } from './proto/decoder.ts';
 import type { Resource } from './proto/messages.ts';
 import { splitLogs } from './logs.ts';
-import { RoutingKey, type KeyRouter, type SplitResult } from './splitter.ts';
-import { splitTraces } from './traces.ts';
+import { RoutingKey, Splitter, splitRequest, type KeyRouter, type SplitResult } from './splitter.ts';
+import { splitTraces, TRACES_SHAPE } from './traces.ts';
+import { LOGS_SHAPE } from './logs.ts';
 
 const UTF8 = new TextEncoder();
 
@@ -211,6 +214,63 @@ describe('splitter: property tests against protobufjs', () => {
       ),
       { numRuns: runs },
     );
+  });
+});
+
+describe('splitter: a reused Splitter', () => {
+  /** A result as plain data, to compare splits made by different splitters. */
+  function summary(result: SplitResult): unknown {
+    return result.ok
+      ? { items: result.items, parts: result.parts.map((p) => ({ ...p, bytes: Buffer.from(p.bytes).toString('hex') })) }
+      : { code: result.error.code, offset: result.error.offset, message: result.error.message };
+  }
+
+  it('splits request after request exactly as fresh splits do (valid and corrupted, both keys and signals)', () => {
+    const runs = Number(process.env.SPLIT_PROPERTY_RUNS ?? 1000);
+    const step = fc.record({
+      signal: fc.constantFrom('traces' as const, 'logs' as const),
+      traces: tracesRequestArbitrary(),
+      logs: logsRequestArbitrary(),
+      backends: fc.integer({ min: 1, max: 40 }),
+      routingKey: fc.constantFrom(...Object.values(RoutingKey)),
+      truncateAt: fc.option(fc.nat(), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), (steps) => {
+        const splitter = new Splitter();
+        for (const s of steps) {
+          const shape = s.signal === 'traces' ? TRACES_SHAPE : LOGS_SHAPE;
+          const whole = s.signal === 'traces' ? s.traces.bytes : s.logs.bytes;
+          const bytes = s.truncateAt === undefined ? whole : whole.subarray(0, s.truncateAt % (whole.length + 1));
+          const reused = splitter.split(shape, bytes, s.routingKey, testRouter(s.backends));
+          const fresh = splitRequest(shape, bytes, s.routingKey, testRouter(s.backends));
+          assert.deepEqual(summary(reused), summary(fresh));
+        }
+      }),
+      { numRuns: Math.ceil(runs / 4) },
+    );
+  });
+
+  it('keeps no reference to the last request or its router once a split is done', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const splitter = new Splitter();
+    const refs = ((): WeakRef<object>[] => {
+      const request = buildTracesRequest();
+      const router = testRouter(4);
+      assert.equal(expectOk(splitter.split(TRACES_SHAPE, request, RoutingKey.TRACE_ID, router)).parts.length, 4);
+      return [new WeakRef(request), new WeakRef(router)];
+    })();
+
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+
+    assert.deepEqual(
+      refs.map((r) => r.deref() === undefined),
+      [true, true],
+      'the request and the router were collected',
+    );
+    assert.ok(expectOk(splitter.split(TRACES_SHAPE, buildTracesRequest(), RoutingKey.TRACE_ID, testRouter(4))));
   });
 });
 

@@ -88,6 +88,11 @@ const INITIAL_CAPACITY = 16;
 /** The run table starts at one entry per this many request bytes (a typical small item). */
 const BYTES_PER_RUN_GUESS = 128;
 const SMALL_COPY_BYTES = 32;
+/** A reused split keeps run tables up to this many entries (16 bytes each) between requests. */
+const MAX_RETAINED_RUNS = 1 << 14;
+
+/** What a reused walk routes with between splits: nothing (it holds no ring alive). */
+const NO_ROUTER: KeyRouter = Object.freeze({ backendCount: 1, route: () => 0, keyless: () => 0 });
 
 /** The bytes of `service.name`. */
 const SERVICE_NAME = new TextEncoder().encode('service.name');
@@ -123,6 +128,38 @@ export function splitByService(shape: SignalShape, request: Uint8Array, router: 
   return run(new ServiceWalk(shape, request, router));
 }
 
+/**
+ * {@link splitRequest} with working tables kept from one request to the next, so that a
+ * split allocates little more than its parts (the tables of a fresh split cost about as
+ * much as the walk of a small request). Results are the same as `splitRequest`'s. Holds no
+ * reference to a request, its router or its parts between splits; tables grown past
+ * {@link MAX_RETAINED_RUNS} entries by a huge request are let go after it.
+ *
+ * One split at a time: not for concurrent use (splits are synchronous, so one instance per
+ * load balancer is enough).
+ */
+export class Splitter {
+  #byTraceId: TraceIdWalk | undefined;
+  #byService: ServiceWalk | undefined;
+
+  /** Splits `request` by `routingKey`, as {@link splitRequest}. */
+  split(shape: SignalShape, request: Uint8Array, routingKey: RoutingKey, router: KeyRouter): SplitResult {
+    let walk: Walk;
+    if (routingKey === RoutingKey.SERVICE) {
+      walk = this.#byService?.reset(shape, request, router) ?? new ServiceWalk(shape, request, router);
+      this.#byService = undefined;
+    } else {
+      walk = this.#byTraceId?.reset(shape, request, router) ?? new TraceIdWalk(shape, request, router);
+      this.#byTraceId = undefined;
+    }
+    const result = run(walk);
+    walk.release();
+    if (walk instanceof TraceIdWalk) this.#byTraceId = walk;
+    else if (walk instanceof ServiceWalk) this.#byService = walk;
+    return result;
+  }
+}
+
 function run(walk: Walk): SplitResult {
   try {
     walk.scanRequest();
@@ -132,11 +169,22 @@ function run(walk: Walk): SplitResult {
   }
 }
 
+function checkBackendCount(router: KeyRouter): void {
+  if (!Number.isInteger(router.backendCount) || router.backendCount < 1) {
+    throw new TypeError(`KeyRouter.backendCount must be a positive integer, got ${String(router.backendCount)}`);
+  }
+}
+
 /** True for the all-zero trace ID, which OTLP defines as invalid (no trace). */
 function isZeroTraceId(buf: Uint8Array, at: number): boolean {
   if (buf[at] !== 0) return false;
   for (let i = 1; i < TRACE_ID_BYTES; i++) if (buf[at + i] !== 0) return false;
   return true;
+}
+
+/** Initial size of the run tables for `buf`: one entry per typical small item. */
+function runsGuess(buf: Uint8Array): number {
+  return Math.max(INITIAL_CAPACITY, Math.ceil(buf.length / BYTES_PER_RUN_GUESS));
 }
 
 function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {
@@ -163,6 +211,15 @@ class RangeList {
   start = new Int32Array(INITIAL_CAPACITY);
   end = new Int32Array(INITIAL_CAPACITY);
   length = 0;
+
+  /** Empties the list for the next request, letting go of tables a huge one grew. */
+  reset(): void {
+    this.length = 0;
+    if (this.start.length > MAX_RETAINED_RUNS) {
+      this.start = new Int32Array(INITIAL_CAPACITY);
+      this.end = new Int32Array(INITIAL_CAPACITY);
+    }
+  }
 
   push(start: number, end: number, containerFirst: number): void {
     const n = this.length;
@@ -199,6 +256,18 @@ class Containers {
   private head = new Int32Array(INITIAL_CAPACITY);
   private bytes = new Int32Array(INITIAL_CAPACITY);
   length = 0;
+
+  /** Forgets every container, for the next request. */
+  reset(): void {
+    this.others.reset();
+    this.length = 0;
+    if (this.head.length > MAX_RETAINED_RUNS) {
+      this.othersFirst = new Int32Array(INITIAL_CAPACITY);
+      this.othersEnd = new Int32Array(INITIAL_CAPACITY);
+      this.head = new Int32Array(INITIAL_CAPACITY);
+      this.bytes = new Int32Array(INITIAL_CAPACITY);
+    }
+  }
 
   /** Starts the next container; returns its index. */
   open(): number {
@@ -256,13 +325,13 @@ class Containers {
 
 /** State shared by both walks: the reader, counters for error context, part assembly. */
 abstract class Walk {
-  readonly shape: SignalShape;
-  readonly buf: Uint8Array;
-  readonly router: KeyRouter;
-  readonly reader: WireReader;
+  shape: SignalShape;
+  buf: Uint8Array;
+  router: KeyRouter;
+  reader: WireReader;
   items = 0;
-  /** Per backend: number of items. */
-  readonly itemsPerBackend: Int32Array;
+  /** Per backend: number of items (the first `router.backendCount` entries). */
+  itemsPerBackend: Int32Array<ArrayBuffer>;
   firstBackend = -1;
   isSplit = false;
   /**
@@ -280,10 +349,35 @@ abstract class Walk {
     this.buf = buf;
     this.router = router;
     this.reader = new WireReader(buf);
-    if (!Number.isInteger(router.backendCount) || router.backendCount < 1) {
-      throw new TypeError(`KeyRouter.backendCount must be a positive integer, got ${String(router.backendCount)}`);
-    }
+    checkBackendCount(router);
     this.itemsPerBackend = new Int32Array(router.backendCount);
+  }
+
+  /** Prepares this walk for another request; returns it. */
+  reset(shape: SignalShape, buf: Uint8Array, router: KeyRouter): this {
+    checkBackendCount(router);
+    this.shape = shape;
+    this.buf = buf;
+    this.router = router;
+    this.reader = new WireReader(buf);
+    this.items = 0;
+    this.firstBackend = -1;
+    this.isSplit = false;
+    this.depth = 0;
+    this.resourceNo = -1;
+    this.scopeNo = -1;
+    this.itemNo = -1;
+    const n = router.backendCount;
+    if (this.itemsPerBackend.length < n) this.itemsPerBackend = new Int32Array(n);
+    else this.itemsPerBackend.fill(0, 0, n);
+    return this;
+  }
+
+  /** Drops the references to the request and its router once the split is done. */
+  release(): void {
+    this.buf = EMPTY;
+    this.reader = new WireReader(EMPTY);
+    this.router = NO_ROUTER;
   }
 
   /** Walks `Export*ServiceRequest`. */
@@ -404,16 +498,45 @@ class TraceIdWalk extends Walk {
   private scopeResource = new Int32Array(INITIAL_CAPACITY);
 
   private keylessBackend = -1;
-  private readonly traceIdField: number;
+  private traceIdField: number;
+  // Scratch of `build`, kept for the next request.
+  private offsets = new Int32Array(INITIAL_CAPACITY);
+  private fill = new Int32Array(INITIAL_CAPACITY);
+  private order = new Int32Array(INITIAL_CAPACITY);
+  private scopeSizes = new Int32Array(INITIAL_CAPACITY);
+  private resSizes = new Int32Array(INITIAL_CAPACITY);
 
   constructor(shape: SignalShape, buf: Uint8Array, router: KeyRouter) {
     super(shape, buf, router);
     this.traceIdField = shape.traceIdField;
-    const runs = Math.max(INITIAL_CAPACITY, Math.ceil(buf.length / BYTES_PER_RUN_GUESS));
+    const runs = runsGuess(buf);
     this.runStart = new Int32Array(runs);
     this.runEnd = new Int32Array(runs);
     this.runBackend = new Int32Array(runs);
     this.runScope = new Int32Array(runs);
+  }
+
+  override reset(shape: SignalShape, buf: Uint8Array, router: KeyRouter): this {
+    super.reset(shape, buf, router);
+    this.traceIdField = shape.traceIdField;
+    this.runs = 0;
+    this.resources.reset();
+    this.scopes.reset();
+    this.keylessBackend = -1;
+    const runs = runsGuess(buf);
+    if (this.runStart.length < runs || this.runStart.length > MAX_RETAINED_RUNS) {
+      this.runStart = new Int32Array(runs);
+      this.runEnd = new Int32Array(runs);
+      this.runBackend = new Int32Array(runs);
+      this.runScope = new Int32Array(runs);
+    }
+    if (this.scopeResource.length > MAX_RETAINED_RUNS) this.scopeResource = new Int32Array(INITIAL_CAPACITY);
+    if (this.order.length > MAX_RETAINED_RUNS) {
+      this.order = new Int32Array(INITIAL_CAPACITY);
+      this.scopeSizes = new Int32Array(INITIAL_CAPACITY);
+      this.resSizes = new Int32Array(INITIAL_CAPACITY);
+    }
+    return this;
   }
 
   scanResource(_fieldStart: number, start: number, end: number): void {
@@ -568,14 +691,21 @@ class TraceIdWalk extends Walk {
     // from its own runs only, in input order.
     const backends = this.router.backendCount;
     const runs = this.runs;
-    const offsets = new Int32Array(backends + 1);
+    if (this.offsets.length < backends + 1) {
+      this.offsets = new Int32Array(backends + 1);
+      this.fill = new Int32Array(backends);
+    }
+    if (this.order.length < runs) this.order = new Int32Array(runs);
+    const offsets = this.offsets;
+    const order = this.order;
+    const fill = this.fill;
+    offsets.fill(0, 0, backends + 1);
     for (let i = 0; i < runs; i++) {
       const slot = (this.runBackend[i] as number) + 1;
       offsets[slot] = (offsets[slot] as number) + 1;
     }
     for (let b = 0; b < backends; b++) offsets[b + 1] = (offsets[b + 1] as number) + (offsets[b] as number);
-    const order = new Int32Array(runs);
-    const fill = offsets.slice(0, backends);
+    for (let b = 0; b < backends; b++) fill[b] = offsets[b] as number;
     for (let i = 0; i < runs; i++) {
       const b = this.runBackend[i] as number;
       const at = fill[b] as number;
@@ -584,8 +714,12 @@ class TraceIdWalk extends Walk {
     }
 
     // Sizes of the scope and resource wrappers of one part, in the order they are written.
-    const scopeSizes = new Int32Array(Math.min(runs, this.scopes.length));
-    const resSizes = new Int32Array(Math.min(runs, this.resources.length));
+    const wrappers = Math.min(runs, Math.max(this.scopes.length, this.resources.length));
+    if (this.scopeSizes.length < wrappers) {
+      this.scopeSizes = new Int32Array(wrappers);
+      this.resSizes = new Int32Array(wrappers);
+    }
+    const { scopeSizes, resSizes } = this;
     const parts: SplitPart[] = [];
     for (let b = 0; b < backends; b++) {
       const from = offsets[b] as number;
@@ -687,11 +821,20 @@ class TraceIdWalk extends Walk {
 class ServiceWalk extends Walk {
   /** [start, end, backend] per range of adjacent resources bound for one backend. */
   private ranges: number[] = [];
-  private partBytes: Int32Array;
+  private partBytes: Int32Array<ArrayBuffer>;
 
   constructor(shape: SignalShape, buf: Uint8Array, router: KeyRouter) {
     super(shape, buf, router);
     this.partBytes = new Int32Array(router.backendCount);
+  }
+
+  override reset(shape: SignalShape, buf: Uint8Array, router: KeyRouter): this {
+    super.reset(shape, buf, router);
+    this.ranges.length = 0;
+    const n = router.backendCount;
+    if (this.partBytes.length < n) this.partBytes = new Int32Array(n);
+    else this.partBytes.fill(0, 0, n);
+    return this;
   }
 
   scanResource(fieldStart: number, start: number, end: number): void {

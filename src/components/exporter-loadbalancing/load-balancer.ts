@@ -35,7 +35,7 @@ import type { Clock } from '../../internal/clock.ts';
 import type { Batch } from '../../otlp/batch.ts';
 import { LOGS_SHAPE } from '../../otlp/logs.ts';
 import { Signal, type SignalShape } from '../../otlp/signal.ts';
-import { splitRequest, type KeyRouter, type RoutingKey, type SplitPart } from '../../otlp/splitter.ts';
+import { Splitter, type KeyRouter, type RoutingKey, type SplitPart } from '../../otlp/splitter.ts';
 import { TRACES_SHAPE } from '../../otlp/traces.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import { EXPORT_OK, permanent, retryable, type ExportResult } from '../../transport/export-result.ts';
@@ -172,6 +172,8 @@ export class LoadBalancer implements BatchConsumer {
   /** Rejects when `halt` aborts; raced against builds. */
   private readonly halted: Promise<never>;
   private nextMetricsBackend = 0;
+  /** Splits every batch; its tables are reused from one request to the next. */
+  private readonly splitter = new Splitter();
   private stopped = false;
   private readonly counters = {
     acceptedRequests: 0,
@@ -227,7 +229,7 @@ export class LoadBalancer implements BatchConsumer {
     const router = topology.routers.get(batch.signal);
     if (shape === undefined || router === undefined) return this.consumeWhole(batch, topology, context);
 
-    const split = splitRequest(shape, batch.bytes, this.options.routingKey, router);
+    const split = this.splitter.split(shape, batch.bytes, this.options.routingKey, router);
     if (!split.ok) {
       this.counters.invalidRequests++;
       return Promise.resolve(permanent(split.error));
@@ -513,7 +515,7 @@ export class LoadBalancer implements BatchConsumer {
       shape === undefined || router === undefined
         ? [{ backend: this.nextMetricsBackend++ % topology.senders.length, bytes: batch.bytes, items: batch.items }]
         : (() => {
-            const split = splitRequest(shape, batch.bytes, this.options.routingKey, router);
+            const split = this.splitter.split(shape, batch.bytes, this.options.routingKey, router);
             // It was split once already, so it is valid; keep it whole if that ever changes.
             return split.ok ? split.parts : [{ backend: 0, bytes: batch.bytes, items: batch.items }];
           })();
