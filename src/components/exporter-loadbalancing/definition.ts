@@ -17,7 +17,7 @@
 
 import type { Batch } from '../../otlp/batch.ts';
 import { Signal } from '../../otlp/signal.ts';
-import type { Component, ComponentContext, ComponentDefinition } from '../../runtime/component.ts';
+import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
 import { argsEqual } from '../../runtime/host.ts';
 import { describeError } from '../../telemetry/logger.ts';
 import { dropLabels, HIGH_CARDINALITY_LABELS, type MetricScope } from '../../telemetry/metrics.ts';
@@ -27,6 +27,9 @@ import { GrpcClient, type GrpcClientTlsOptions } from '../../transport/grpc-clie
 import type { Compression } from '../../transport/compression.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
 import { clientTlsOptions } from '../config/client-tls.ts';
+import { debugLevel } from '../config/debug-metrics.ts';
+import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
+import { ErrorCode, OtelLbError } from '../../errors.ts';
 import type { LbClientArguments } from '../config/grpc-client.ts';
 import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
 import {
@@ -148,6 +151,12 @@ export function createResolver(
   }
 }
 
+function isQueueFull(result: ExportResult): boolean {
+  return (
+    result.kind === 'retryable' && result.error instanceof OtelLbError && result.error.code === ErrorCode.LB_QUEUE_FULL
+  );
+}
+
 /** One resolver and the load balancer it feeds. */
 class Pipeline implements BatchConsumer {
   private lb: LoadBalancer | undefined;
@@ -164,10 +173,28 @@ class Pipeline implements BatchConsumer {
    */
   handoff: BatchConsumer | undefined;
 
-  constructor(context: ComponentContext, args: LoadBalancingArguments, resolver: Resolver) {
+  private readonly telemetry: ExporterTelemetry;
+
+  constructor(
+    context: ComponentContext,
+    args: LoadBalancingArguments,
+    resolver: Resolver,
+    telemetry: ExporterTelemetry,
+  ) {
     this.context = context;
     this.args = args;
     this.resolver = resolver;
+    this.telemetry = telemetry;
+  }
+
+  /** Batches queued now, and the room the queues have. */
+  queueUsage(): { readonly size: number; readonly capacity: number } {
+    const lb = this.lb;
+    if (lb === undefined) return { size: 0, capacity: 0 };
+    let size = 0;
+    const backends = lb.stats().backends;
+    for (const b of backends.values()) size += b.queued;
+    return { size, capacity: backends.size * Math.max(1, this.args.protocol.otlp.queue.queueSize) };
   }
 
   async start(): Promise<void> {
@@ -219,7 +246,11 @@ class Pipeline implements BatchConsumer {
         ),
       );
     }
-    return lb.consume(batch, context);
+    const result = lb.consume(batch, context);
+    void result.then((r) => {
+      if (isQueueFull(r)) this.telemetry.enqueueFailed(batch);
+    });
+    return result;
   }
 
   async shutdown(deadlineMs: number): Promise<void> {
@@ -269,15 +300,17 @@ class Pipeline implements BatchConsumer {
       merge: mergeSettings(otlp.queue),
       clock: this.context.clock,
       createClient: (endpoint) =>
-        new GrpcClient({
-          endpoint,
-          compression,
-          headers,
-          timeoutMs: otlp.timeoutMs,
-          waitForReady: client.waitForReady,
-          ...(client.authority === '' ? {} : { authority: client.authority }),
-          ...(tls === undefined ? {} : { tls }),
-        }),
+        this.telemetry.wrap(
+          new GrpcClient({
+            endpoint,
+            compression,
+            headers,
+            timeoutMs: otlp.timeoutMs,
+            waitForReady: client.waitForReady,
+            ...(client.authority === '' ? {} : { authority: client.authority }),
+            ...(tls === undefined ? {} : { tls }),
+          }),
+        ),
       onRingChange: (change) => {
         logger.info('backends changed', {
           resolver: this.resolver.name,
@@ -290,6 +323,7 @@ class Pipeline implements BatchConsumer {
         const handoff = this.handoff;
         if (reason === 'shutdown' && handoff !== undefined) {
           void handoff.consume(batch, { signal: new AbortController().signal }).then((r) => {
+            if (r.kind !== 'ok') this.telemetry.dropped(batch);
             if (r.kind !== 'ok')
               logger.warn('dropping data', {
                 endpoint,
@@ -301,6 +335,7 @@ class Pipeline implements BatchConsumer {
           });
           return;
         }
+        this.telemetry.dropped(batch);
         logger.warn('dropping data', {
           endpoint,
           signal: batch.signal,
@@ -317,18 +352,21 @@ class Pipeline implements BatchConsumer {
 }
 
 class LoadBalancingExporter implements Component<LoadBalancingArguments> {
-  readonly exports;
+  readonly exports: ComponentExports;
   private readonly context: ComponentContext;
   private readonly consumer: SwitchableConsumer;
   private pipeline: Pipeline;
   private readonly metrics: MetricScope;
+  private readonly telemetry: ExporterTelemetry;
 
   constructor(context: ComponentContext, args: LoadBalancingArguments) {
     this.context = context;
     this.metrics = context.metrics.scope(
       args.debugMetrics.disableHighCardinalityMetrics ? { labelFilter: dropLabels(HIGH_CARDINALITY_LABELS) } : {},
     );
+    this.telemetry = createExporterTelemetry(this.metrics, context.id, debugLevel(args.debugMetrics), true);
     this.pipeline = this.makePipeline(args, resolverTelemetry(this.metrics));
+    this.telemetry.observeQueue(() => this.pipeline.queueUsage());
     this.consumer = new SwitchableConsumer(context.id, SIGNALS, this.pipeline);
     this.exports = { input: consumerCapsule(this.consumer) };
   }
@@ -359,6 +397,7 @@ class LoadBalancingExporter implements Component<LoadBalancingArguments> {
 
   async shutdown(deadlineMs: number): Promise<void> {
     await this.pipeline.shutdown(deadlineMs);
+    this.telemetry.close();
   }
 
   private makePipeline(args: LoadBalancingArguments, telemetry: ResolverTelemetry): Pipeline {
@@ -366,7 +405,7 @@ class LoadBalancingExporter implements Component<LoadBalancingArguments> {
     const resolver = createResolver(args.resolver, telemetry, (error) => {
       logger.warn('resolver error', { err: error });
     });
-    return new Pipeline(this.context, args, resolver);
+    return new Pipeline(this.context, args, resolver, this.telemetry);
   }
 }
 

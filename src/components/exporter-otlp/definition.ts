@@ -9,7 +9,7 @@
  */
 
 import { Signal } from '../../otlp/signal.ts';
-import type { Component, ComponentContext, ComponentDefinition } from '../../runtime/component.ts';
+import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
 import { describeError } from '../../telemetry/logger.ts';
 import type { Batch } from '../../otlp/batch.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
@@ -18,6 +18,8 @@ import { GrpcClient, parseEndpoint } from '../../transport/grpc-client.ts';
 import { Sender } from '../../transport/sender.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
 import { clientTlsOptions } from '../config/client-tls.ts';
+import { debugLevel } from '../config/debug-metrics.ts';
+import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
 import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
 import { clientHeaders, compressionOf } from '../exporter-loadbalancing/definition.ts';
 import { exporterOtlpSchema, type ExporterOtlpArguments } from './arguments.ts';
@@ -28,19 +30,22 @@ const QUEUE_FULL_RETRY_AFTER_MS = 1_000;
 
 /** A started sender to the configured backend. */
 class Pipe implements BatchConsumer {
-  private readonly sender: Sender;
+  readonly sender: Sender;
   private readonly queueEnabled: boolean;
   private readonly id: string;
+  private readonly telemetry: ExporterTelemetry;
 
-  constructor(id: string, sender: Sender, queueEnabled: boolean) {
+  constructor(id: string, sender: Sender, queueEnabled: boolean, telemetry: ExporterTelemetry) {
     this.id = id;
     this.sender = sender;
     this.queueEnabled = queueEnabled;
+    this.telemetry = telemetry;
   }
 
   consume(batch: Batch, context: ConsumeContext): Promise<ExportResult> {
     if (!this.queueEnabled) return this.sender.send(batch, context.signal);
     if (this.sender.offer(batch)) return Promise.resolve({ kind: 'ok' });
+    this.telemetry.enqueueFailed(batch);
     return Promise.resolve(
       retryable(
         new Error(
@@ -57,15 +62,21 @@ class Pipe implements BatchConsumer {
 }
 
 class ExporterOtlp implements Component<ExporterOtlpArguments> {
-  readonly exports;
+  readonly exports: ComponentExports;
   private readonly context: ComponentContext;
   private readonly consumer: SwitchableConsumer;
   private args: ExporterOtlpArguments;
   private pipe: Pipe | undefined;
+  private readonly telemetry: ExporterTelemetry;
 
   constructor(context: ComponentContext, args: ExporterOtlpArguments) {
     this.context = context;
     this.args = args;
+    this.telemetry = createExporterTelemetry(context.metrics, context.id, debugLevel(args.debugMetrics), false);
+    this.telemetry.observeQueue(() => ({
+      size: this.pipe?.sender.stats().queued ?? 0,
+      capacity: this.args.sendingQueue.enabled ? this.args.sendingQueue.queueSize : 0,
+    }));
     this.consumer = new SwitchableConsumer(context.id, SIGNALS, {
       consume: () => Promise.resolve(retryable(new Error(`${context.id} is not started`))),
     });
@@ -83,12 +94,13 @@ class ExporterOtlp implements Component<ExporterOtlpArguments> {
     this.pipe = next;
     this.args = args;
     this.consumer.target = next;
-    await old?.shutdown(Date.now() + 30_000);
+    await old?.shutdown(this.context.clock.now() + 30_000);
   }
 
   async shutdown(deadlineMs: number): Promise<void> {
     await this.pipe?.shutdown(deadlineMs);
     this.pipe = undefined;
+    this.telemetry.close();
   }
 
   private async makePipe(args: ExporterOtlpArguments): Promise<Pipe> {
@@ -106,12 +118,13 @@ class ExporterOtlp implements Component<ExporterOtlpArguments> {
     });
     const logger = this.context.logger;
     const sender = new Sender({
-      client: grpc,
+      client: this.telemetry.wrap(grpc),
       queue: queueSettings(args.sendingQueue),
       retry: retryPolicy(args.retryOnFailure),
       merge: mergeSettings(args.sendingQueue),
       clock: this.context.clock,
       onDrop: (batch, reason, result) => {
+        this.telemetry.dropped(batch);
         logger.warn('dropping data', {
           endpoint: client.endpoint,
           signal: batch.signal,
@@ -124,7 +137,7 @@ class ExporterOtlp implements Component<ExporterOtlpArguments> {
         logger.error('client failed', { err: error });
       },
     });
-    return new Pipe(this.context.id, sender, args.sendingQueue.enabled);
+    return new Pipe(this.context.id, sender, args.sendingQueue.enabled, this.telemetry);
   }
 }
 
