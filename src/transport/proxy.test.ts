@@ -40,6 +40,18 @@ describe('ProxyConfig.fromEnvironment', () => {
     );
   });
 
+  it('reads HTTP_PROXY for plain-HTTP targets, and only then', () => {
+    assert.equal(ProxyConfig.fromEnvironment({ HTTP_PROXY: PROXY }, 'http')?.url.host, 'proxy.internal:3128');
+    assert.equal(ProxyConfig.fromEnvironment({ HTTPS_PROXY: PROXY }, 'http'), undefined);
+  });
+
+  it('an explicit proxy URL proxies every target, loopback included', () => {
+    const config = ProxyConfig.fromUrl(PROXY);
+
+    assert.ok(config.proxyFor('127.0.0.1', 4318) !== undefined);
+    assert.ok(config.proxyFor('localhost', 4318) !== undefined);
+  });
+
   it('keeps credentials out of the display URL', () => {
     assert.equal(ProxyConfig.fromUrl('http://user:secret@proxy:3128').displayUrl, 'http://proxy:3128');
   });

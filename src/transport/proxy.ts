@@ -6,7 +6,8 @@
  * The rules are Go's (`golang.org/x/net/http/httpproxy`, what grpc-go and the Collector use):
  *
  * - `HTTPS_PROXY` (else `https_proxy`) names the proxy; without it nothing is proxied and
- *   `NO_PROXY` is not read. A value without a scheme means `http://`; `https://` talks TLS to
+ *   `NO_PROXY` is not read. (For `http://` targets of the HTTP client it is `HTTP_PROXY`,
+ *   else `http_proxy`, as in Go's `net/http`.) A value without a scheme means `http://`; `https://` talks TLS to
  *   the proxy. Credentials in the URL are sent as `Proxy-Authorization: Basic`.
  * - `NO_PROXY` (else `no_proxy`) is a comma-separated list; entries are trimmed and
  *   lower-cased, and each may carry a `:port`:
@@ -14,6 +15,8 @@
  *   ports), a domain (`example.com`: it and its subdomains), a `.domain` or `*.domain`
  *   (subdomains only).
  * - `localhost` and loopback addresses are never proxied.
+ * - An explicit proxy URL (the HTTP client's `proxy_url`, Go's `http.ProxyURL`) proxies
+ *   everything, loopback included, and reads no `NO_PROXY`.
  * - The target's host name is not resolved locally: the CONNECT request carries it, and the
  *   proxy resolves it (grpc-go since `grpc.NewClient`).
  *
@@ -42,30 +45,35 @@ export class ProxyConfig {
   readonly url: URL;
   private readonly noProxy: NoProxy;
 
-  private constructor(url: URL, noProxy: string) {
+  private constructor(url: URL, noProxy: NoProxy) {
     this.url = url;
-    this.noProxy = new NoProxy(noProxy);
+    this.noProxy = noProxy;
   }
 
   /**
    * The proxy `HTTPS_PROXY`/`NO_PROXY` (or their lower-case forms) ask for, or undefined
-   * when `HTTPS_PROXY` is unset or empty.
+   * when `HTTPS_PROXY` is unset or empty. With `scheme` `http` (plain-HTTP targets of the
+   * HTTP client) the variable is `HTTP_PROXY` instead.
    *
-   * @throws TransportError `ERR_PROXY_URL_INVALID` when `HTTPS_PROXY` is not a proxy URL.
+   * @throws TransportError `ERR_PROXY_URL_INVALID` when the variable is not a proxy URL.
    */
-  static fromEnvironment(env: ProxyEnvironment = process.env): ProxyConfig | undefined {
-    const proxy = firstSet(env, 'HTTPS_PROXY', 'https_proxy');
+  static fromEnvironment(
+    env: ProxyEnvironment = process.env,
+    scheme: 'https' | 'http' = 'https',
+  ): ProxyConfig | undefined {
+    const name = scheme === 'https' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
+    const proxy = firstSet(env, name, name.toLowerCase());
     if (proxy === undefined) return undefined;
-    return new ProxyConfig(parseProxyUrl(proxy, 'HTTPS_PROXY'), firstSet(env, 'NO_PROXY', 'no_proxy') ?? '');
+    return new ProxyConfig(parseProxyUrl(proxy, name), new NoProxy(firstSet(env, 'NO_PROXY', 'no_proxy') ?? '', true));
   }
 
   /**
-   * An explicit proxy (the HTTP client's `proxy_url`), bypassed for `noProxy` (NO_PROXY syntax).
+   * An explicit proxy (the HTTP client's `proxy_url`) for every target, loopback included.
    *
    * @throws TransportError `ERR_PROXY_URL_INVALID` when `url` is not a proxy URL.
    */
-  static fromUrl(url: string, noProxy = ''): ProxyConfig {
-    return new ProxyConfig(parseProxyUrl(url, 'proxy_url'), noProxy);
+  static fromUrl(url: string): ProxyConfig {
+    return new ProxyConfig(parseProxyUrl(url, 'proxy_url'), new NoProxy('', false));
   }
 
   /** The proxy to reach `host:port` through, or undefined to connect directly. */
@@ -215,11 +223,13 @@ interface IpEntry {
 /** A parsed `NO_PROXY` list (see the module comment for its syntax). */
 class NoProxy {
   private readonly all: boolean = false;
+  private readonly exemptLoopback: boolean;
   private readonly cidrs = new net.BlockList();
   private readonly ips: IpEntry[] = [];
   private readonly domains: DomainEntry[] = [];
 
-  constructor(list: string) {
+  constructor(list: string, exemptLoopback: boolean) {
+    this.exemptLoopback = exemptLoopback;
     for (const raw of list.split(',')) {
       const entry = raw.trim().toLowerCase();
       if (entry === '') continue;
@@ -260,9 +270,8 @@ class NoProxy {
       .trim()
       .toLowerCase()
       .replace(/^\[(.*)\]$/, '$1');
-    if (host === 'localhost') return true;
     const family = net.isIP(host);
-    if (family !== 0 && isLoopback(host, family)) return true;
+    if (this.exemptLoopback && (host === 'localhost' || (family !== 0 && isLoopback(host, family)))) return true;
     if (this.all) return true;
     const portText = String(port);
     if (family !== 0) {

@@ -2,7 +2,8 @@
  * An HTTP CONNECT proxy on 127.0.0.1 for proxy tests: it records every CONNECT (target and
  * `Proxy-Authorization`), resolves target host names through a map of the test's (so that
  * names like `backend.test` reach loopback servers without DNS), and tunnels bytes both ways.
- * `refuseWith` makes it answer CONNECT with that status instead.
+ * `refuseWith` makes it answer CONNECT with that status instead. Plain-HTTP requests in
+ * absolute-URI form (`POST http://host:port/path`) are forwarded and recorded too.
  */
 
 import { once } from 'node:events';
@@ -18,6 +19,8 @@ export interface ConnectRecord {
 
 export class ConnectProxy {
   readonly connects: ConnectRecord[] = [];
+  /** Absolute-URI requests forwarded, as `METHOD url`. */
+  readonly forwarded: string[] = [];
   /** When set, every CONNECT is answered with this status and no tunnel. */
   refuseWith: number | undefined;
   port = 0;
@@ -25,9 +28,32 @@ export class ConnectProxy {
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(hosts: Readonly<Record<string, string>>) {
-    this.server = http.createServer((_request, response) => {
-      response.statusCode = 405;
-      response.end('CONNECT only\n');
+    this.server = http.createServer((request, response) => {
+      const target = URL.parse(request.url ?? '');
+      if (target === null) {
+        response.statusCode = 400;
+        response.end('absolute-URI requests and CONNECT only\n');
+        return;
+      }
+      this.forwarded.push(`${request.method ?? ''} ${target.href}`);
+      const upstream = http.request(
+        {
+          host: hosts[target.hostname] ?? target.hostname,
+          port: Number(target.port) || 80,
+          method: request.method,
+          path: `${target.pathname}${target.search}`,
+          headers: request.headers,
+        },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      upstream.on('error', () => {
+        response.statusCode = 502;
+        response.end();
+      });
+      request.pipe(upstream);
     });
     this.server.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
       this.sockets.add(client);
