@@ -23,7 +23,8 @@ import { buildTracesRequest } from '../helpers/otlp-builders.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
 
 const batch: Batch = { signal: Signal.TRACES, bytes: buildTracesRequest({ traces: 2 }), items: 20 };
-const KEEPALIVE = { pingWaitMs: 20, pingResponseTimeoutMs: 50 };
+// A short interval and a timeout generous enough that a loaded machine never misses a live answer.
+const KEEPALIVE = { pingWaitMs: 20, pingResponseTimeoutMs: 1_000 };
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
