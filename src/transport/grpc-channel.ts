@@ -253,6 +253,8 @@ export class GrpcChannel {
   private next = 0;
   private connectingInOrder: Promise<GrpcConnection | Error> | undefined;
   private closed = false;
+  /** Aborts proxy tunnels still being opened when the channel closes. */
+  private readonly stop = new AbortController();
 
   constructor(options: GrpcChannelOptions) {
     this.options = options;
@@ -293,6 +295,7 @@ export class GrpcChannel {
   /** Closes every connection once its calls are done and stops reconnecting. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stop.abort(new Error('the client is closed'));
     const subchannels = this.subchannels ?? [];
     this.ready = [];
     await Promise.all(
@@ -330,6 +333,7 @@ export class GrpcChannel {
     const proxy = this.options.proxy;
     const pending = openTunnel(proxy, subchannel.address, this.options.port, {
       userAgent: this.options.userAgent,
+      signal: this.stop.signal,
     }).then(
       (socket) => {
         subchannel.pending = undefined;

@@ -225,6 +225,8 @@ export class GrpcClient implements OtlpClient {
   private inFlight = 0;
   private onIdle: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  /** Aborted by {@link close}: calls still waiting for a connection give up (nothing was sent). */
+  private readonly closeController = new AbortController();
 
   constructor(options: GrpcClientOptions) {
     this.endpoint = options.endpoint;
@@ -360,10 +362,10 @@ export class GrpcClient implements OtlpClient {
         if (picked instanceof GrpcConnection) {
           connection = picked;
         } else {
-          const outcome = await raceDeadline(picked, deadline, signal);
+          const outcome = await raceDeadline(picked, deadline, this.waitSignal(signal));
           if (outcome === TIMED_OUT) return this.deadlineExceeded(batch, timeoutMs);
-          if (outcome === ABORTED || isAborted(signal))
-            return this.cancelled(batch, signal ?? new AbortController().signal);
+          if (isAborted(signal)) return this.cancelled(batch, signal);
+          if (outcome === ABORTED) return this.closedBeforeSent(batch);
           if (outcome instanceof Error) return this.unavailable(batch, outcome);
           connection = outcome;
         }
@@ -401,11 +403,13 @@ export class GrpcClient implements OtlpClient {
 
   /**
    * Stops taking calls (later ones are retryable CANCELLED), waits for those in flight to
-   * finish (each is bounded by its deadline), then closes the connections. Idempotent.
+   * finish (each is bounded by its deadline; those still waiting for a connection end at
+   * once as retryable CANCELLED, unsent), then closes the connections. Idempotent.
    * A {@link ClientTls} given as `tls` stays open: its owner closes it.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.closeController.abort(new Error('the client is closed'));
       if (this.inFlight > 0) {
         await new Promise<void>((resolve) => {
           this.onIdle = resolve;
@@ -440,18 +444,20 @@ export class GrpcClient implements OtlpClient {
   ): Promise<{ kind: 'ready'; connection: GrpcConnection } | { kind: 'failed'; result: ExportResult }> {
     let delayMs = RECONNECT_INITIAL_MS;
     let lastError: Error | undefined;
+    const waitSignal = this.waitSignal(signal);
     for (;;) {
       const picked = this.channel.pick();
       let outcome: GrpcConnection | Error | typeof TIMED_OUT | typeof ABORTED;
       if (picked instanceof GrpcConnection) {
         acquire(picked);
-        const error = await raceDeadline(picked.ready, deadline, signal);
+        const error = await raceDeadline(picked.ready, deadline, waitSignal);
         release(picked);
         outcome = error ?? picked;
       } else {
-        outcome = await raceDeadline(picked, deadline, signal);
+        outcome = await raceDeadline(picked, deadline, waitSignal);
       }
       if (signal?.aborted === true) return { kind: 'failed', result: this.cancelled(batch, signal) };
+      if (outcome === ABORTED || waitSignal.aborted) return { kind: 'failed', result: this.closedBeforeSent(batch) };
       if (outcome instanceof GrpcConnection && outcome.usable) return { kind: 'ready', connection: outcome };
       if (outcome instanceof Error) lastError = outcome;
       if (outcome === TIMED_OUT || Date.now() + delayMs >= deadline) {
@@ -468,7 +474,7 @@ export class GrpcClient implements OtlpClient {
           ),
         };
       }
-      await sleep(delayMs, signal);
+      await sleep(delayMs, waitSignal);
       delayMs = Math.min(RECONNECT_MAX_MS, delayMs * 2);
     }
   }
@@ -521,6 +527,22 @@ export class GrpcClient implements OtlpClient {
       normalized[key] = value;
     }
     return { kind: 'ok', headers: normalized };
+  }
+
+  /** What a wait for a connection listens to: the caller's signal and the client's closing. */
+  private waitSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.closeController.signal : AbortSignal.any([signal, this.closeController.signal]);
+  }
+
+  private closedBeforeSent(batch: Batch): ExportResult {
+    return retryable(
+      this.error(
+        ErrorCode.GRPC_CANCELLED,
+        GrpcStatus.CANCELLED,
+        'the client was closed while the call waited for a connection; nothing was sent',
+        batch,
+      ),
+    );
   }
 
   /** A connection that could not be made: retryable UNAVAILABLE with the reason (and a TLS hint). */

@@ -388,7 +388,7 @@ export class OtlpHttpClient implements OtlpClient {
         response.once('end', () => {
           settle(this.classify(where, response, Buffer.concat(chunks)));
         });
-        response.once('error', (error: Error) => {
+        response.on('error', (error: Error) => {
           settle(this.lost(where, error, localEnd, timeoutMs, signal));
         });
         response.once('close', () => {
@@ -404,7 +404,7 @@ export class OtlpHttpClient implements OtlpClient {
             );
         });
       });
-      request.once('error', (error: Error) => {
+      request.on('error', (error: Error) => {
         settle(this.lost(where, error, localEnd, timeoutMs, signal));
       });
       request.end(body);

@@ -153,7 +153,7 @@ export function openTunnel(proxy: URL, host: string, port: number, options: Tunn
       request.destroy();
       fail(`${where} did not open a tunnel to ${target} within ${requestOptions.timeout ?? 0} ms`);
     });
-    request.once('error', (error: Error) => {
+    request.on('error', (error: Error) => {
       if (options.signal?.aborted === true) {
         if (!settled) {
           settled = true;

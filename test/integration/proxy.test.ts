@@ -6,6 +6,8 @@
  */
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 
 import { ErrorCode } from '../../src/errors.ts';
@@ -176,6 +178,33 @@ describe('gRPC client through an HTTPS_PROXY', () => {
 
     assert.ok(result.kind === 'retryable');
     assert.equal((result.error.cause as { code?: string } | undefined)?.code, TransportErrorCode.PROXY_CONNECT_FAILED);
+  });
+
+  it('close() does not wait for a proxy that never answers the CONNECT', async () => {
+    const silent = net.createServer(() => undefined);
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const sockets: net.Socket[] = [];
+    silent.on('connection', (socket) => sockets.push(socket));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const grpc = new GrpcClient({
+      endpoint: 'backend.test:4317',
+      proxyEnvironment: { HTTPS_PROXY: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}` },
+      lookup: noLocalLookup,
+      timeoutMs: 60_000,
+    });
+
+    const pending = grpc.export(batch);
+    await once(silent, 'connection');
+    await grpc.close();
+
+    const result = await pending;
+    assert.ok(result.kind === 'retryable');
+    assert.ok(result.error instanceof GrpcError);
+    assert.equal(result.error.code, ErrorCode.GRPC_CANCELLED);
   });
 
   it('an HTTPS_PROXY that is not a usable proxy URL fails at construction', () => {
