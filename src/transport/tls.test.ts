@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import { GO_CIPHER_SUITES, validateTlsSettings, type TlsProblem, type TlsSettings } from './tls.ts';
+import { FakeClock, settle } from '../../test/helpers/fake-clock.ts';
+import { fixturePath, ScratchDir } from '../../test/helpers/tls-fixtures.ts';
+import { GO_CIPHER_SUITES, loadClientTls, validateTlsSettings, type TlsProblem, type TlsSettings } from './tls.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n';
 
@@ -128,5 +131,55 @@ describe('validateTlsSettings', () => {
   it('checks curve names', () => {
     assert.deepEqual(validateTlsSettings({ curvePreferences: ['X25519', 'P256', 'P384', 'P521'] }), []);
     assert.equal(validateTlsSettings({ curvePreferences: ['P-256'] })[0]?.attribute, 'curve_preferences');
+  });
+});
+
+describe('ClientTls reload_interval', () => {
+  it('re-reads the files when the interval has passed on its clock, and stops on close', async () => {
+    const dir = new ScratchDir();
+    try {
+      const certFile = dir.put('client.crt', 'client.crt');
+      const keyFile = dir.put('client.key', 'client.key');
+      const clock = new FakeClock();
+      let reloaded: () => void = () => undefined;
+      const reload = new Promise<void>((resolve) => {
+        reloaded = resolve;
+      });
+      const tls = loadClientTls(
+        { caFile: fixturePath('ca.crt'), certFile, keyFile, reloadIntervalMs: 60_000 },
+        {
+          clock,
+          onReload: () => {
+            reloaded();
+          },
+        },
+      );
+      assert.ok(tls !== undefined);
+      const first = tls.secureContext;
+      copyFileSync(fixturePath('client-2.key'), keyFile);
+      copyFileSync(fixturePath('client-2.crt'), certFile);
+
+      await clock.advance(59_999);
+      assert.equal(tls.secureContext, first, 'reloaded before the interval passed');
+      await clock.advance(1);
+      await reload;
+      assert.notEqual(tls.secureContext, first);
+
+      tls.close();
+      await settle();
+      assert.equal(clock.pending, 0);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('does not re-read PEM given inline: there is nothing to reload', async () => {
+    const clock = new FakeClock();
+
+    const tls = loadClientTls({ caPem: '', reloadIntervalMs: 1_000 }, { clock });
+    await settle();
+
+    assert.equal(clock.pending, 0);
+    tls?.close();
   });
 });
