@@ -10,6 +10,7 @@ import { headersAuthDefinition } from './auth/headers.ts';
 import { debugExporterDefinition, loggingExporterDefinition } from './exporter-debug/definition.ts';
 import { loadBalancingDefinition } from './exporter-loadbalancing/definition.ts';
 import { exporterOtlpDefinition } from './exporter-otlp/definition.ts';
+import { exporterOtlpHttpDefinition } from './exporter-otlphttp/definition.ts';
 import { batchProcessorDefinition } from './processor-batch/definition.ts';
 import { receiverOtlpDefinition } from './receiver-otlp/definition.ts';
 
@@ -17,6 +18,7 @@ export const builtinComponents: readonly AnyComponentDefinition[] = Object.freez
   eraseDefinition(receiverOtlpDefinition),
   eraseDefinition(loadBalancingDefinition),
   eraseDefinition(exporterOtlpDefinition),
+  eraseDefinition(exporterOtlpHttpDefinition),
   eraseDefinition(debugExporterDefinition),
   eraseDefinition(loggingExporterDefinition),
   eraseDefinition(batchProcessorDefinition),

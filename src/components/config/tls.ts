@@ -17,6 +17,8 @@ import {
   type Infer,
   type Issue,
 } from '../../syntax/schema.ts';
+import type { Secret } from '../../syntax/value.ts';
+import { validateTlsSettings, type ClientTlsSettings, type ServerTlsSettings } from '../../transport/tls.ts';
 
 /** TLS versions as the block spells them; the docs' `"TLS 1.2"` display form is accepted too. */
 export const TLS_VERSIONS: readonly string[] = ['1.0', '1.1', '1.2', '1.3'];
@@ -64,37 +66,6 @@ const commonFields = {
   }),
 };
 
-interface CommonTls {
-  readonly caFile: string;
-  readonly caPem: string;
-  readonly certFile: string;
-  readonly certPem: string;
-  readonly keyFile: string;
-  readonly keyPem: unknown;
-}
-
-function commonIssues(v: CommonTls): Issue[] {
-  const issues: Issue[] = [];
-  if (v.caFile !== '' && v.caPem !== '')
-    issues.push({ message: 'at most one of ca_pem and ca_file must be configured', field: 'caPem' });
-  if (v.certFile !== '' && v.certPem !== '')
-    issues.push({ message: 'at most one of cert_pem and cert_file must be configured', field: 'certPem' });
-  const hasKeyPem = v.keyPem !== undefined;
-  if (v.keyFile !== '' && hasKeyPem)
-    issues.push({ message: 'at most one of key_pem and key_file must be configured', field: 'keyPem' });
-  const hasCert = v.certFile !== '' || v.certPem !== '';
-  const hasKey = v.keyFile !== '' || hasKeyPem;
-  if (hasCert && !hasKey) {
-    issues.push({
-      message: 'exactly one of key_pem or key_file must be configured when a client certificate is configured',
-    });
-  }
-  if (hasKey && !hasCert) {
-    issues.push({ message: 'exactly one of cert_pem or cert_file must be configured when a client key is configured' });
-  }
-  return issues;
-}
-
 /** A client's `tls` block (plus `insecure`, `insecure_skip_verify`, `server_name`). */
 export const clientTlsSchema = body(
   {
@@ -103,7 +74,7 @@ export const clientTlsSchema = body(
     insecureSkipVerify: attr('insecure_skip_verify', bool(), { default: false }),
     serverName: attr('server_name', string(), { default: '' }),
   },
-  { validate: commonIssues },
+  { validate: (v) => tlsIssues(clientTlsSettings(v), 'client') },
 );
 export type ClientTlsArguments = Infer<typeof clientTlsSchema>;
 
@@ -114,15 +85,7 @@ export const serverTlsSchema = body(
     clientCaFile: attr('client_ca_file', string(), { default: '' }),
   },
   {
-    validate: (v) => {
-      const issues = commonIssues(v);
-      if (v.certFile === '' && v.certPem === '') {
-        issues.push({
-          message: 'a server tls block needs a certificate: set cert_file or cert_pem (and key_file or key_pem)',
-        });
-      }
-      return issues;
-    },
+    validate: (v) => tlsIssues(serverTlsSettings(v), 'server'),
   },
 );
 export type ServerTlsArguments = Infer<typeof serverTlsSchema>;
@@ -135,4 +98,81 @@ export function clientTlsBlock(): BlockField<ClientTlsArguments> {
 /** A server's `tls` block; omitted means cleartext. */
 export function serverTlsBlock(): BlockField<ServerTlsArguments | undefined> {
   return block('tls', serverTlsSchema);
+}
+
+// ---------------------------------------------------------------------------------------------
+// To the transport's settings
+
+/** The fields both `tls` blocks decode to (written out: the schemas' own types depend on these functions). */
+interface TlsFields {
+  readonly caFile: string;
+  readonly caPem: string;
+  readonly certFile: string;
+  readonly certPem: string;
+  readonly keyFile: string;
+  readonly keyPem: Secret | undefined;
+  readonly minVersion: string;
+  readonly maxVersion: string;
+  readonly cipherSuites: readonly string[];
+  readonly includeInsecureCipherSuites: boolean;
+  readonly includeSystemCaCertsPool: boolean;
+  readonly curvePreferences: readonly string[];
+  readonly reloadIntervalMs: number;
+}
+
+function common(args: TlsFields): ClientTlsSettings {
+  const keyPem = args.keyPem;
+  return {
+    caFile: args.caFile,
+    caPem: args.caPem,
+    certFile: args.certFile,
+    certPem: args.certPem,
+    keyFile: args.keyFile,
+    ...(keyPem === undefined ? {} : { keyPem: () => keyPem.reveal() }),
+    minVersion: normalizeTlsVersion(args.minVersion),
+    maxVersion: normalizeTlsVersion(args.maxVersion),
+    cipherSuites: args.cipherSuites,
+    includeInsecureCipherSuites: args.includeInsecureCipherSuites,
+    includeSystemCaCertsPool: args.includeSystemCaCertsPool,
+    curvePreferences: args.curvePreferences,
+    reloadIntervalMs: args.reloadIntervalMs,
+  };
+}
+
+/** A client `tls` block as the transport's settings (the key PEM revealed only when loaded). */
+export function clientTlsSettings(
+  args: TlsFields & { readonly insecure: boolean; readonly insecureSkipVerify: boolean; readonly serverName: string },
+): ClientTlsSettings {
+  return {
+    ...common(args),
+    insecure: args.insecure,
+    insecureSkipVerify: args.insecureSkipVerify,
+    serverName: args.serverName,
+  };
+}
+
+/** A server `tls` block as the transport's settings. */
+export function serverTlsSettings(args: TlsFields & { readonly clientCaFile: string }): ServerTlsSettings {
+  return { ...common(args), clientCaFile: args.clientCaFile };
+}
+
+const FIELD_OF_ATTRIBUTE: Readonly<Record<string, string>> = {
+  ca_pem: 'caPem',
+  ca_file: 'caFile',
+  cert_pem: 'certPem',
+  cert_file: 'certFile',
+  key_pem: 'keyPem',
+  key_file: 'keyFile',
+  min_version: 'minVersion',
+  max_version: 'maxVersion',
+  cipher_suites: 'cipherSuites',
+  curve_preferences: 'curvePreferences',
+};
+
+/** The transport's checks of a `tls` block (cipher suites, curves, versions), as schema issues. */
+export function tlsIssues(settings: ClientTlsSettings | ServerTlsSettings, role: 'client' | 'server'): Issue[] {
+  return validateTlsSettings(settings, role).map((p) => {
+    const field = FIELD_OF_ATTRIBUTE[p.attribute];
+    return field === undefined ? { message: p.message } : { message: p.message, field };
+  });
 }

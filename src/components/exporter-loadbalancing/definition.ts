@@ -23,14 +23,12 @@ import { describeError } from '../../telemetry/logger.ts';
 import { dropLabels, HIGH_CARDINALITY_LABELS, type MetricScope } from '../../telemetry/metrics.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import { retryable, type ExportResult } from '../../transport/export-result.ts';
-import { GrpcClient, type GrpcClientTlsOptions } from '../../transport/grpc-client.ts';
-import type { Compression } from '../../transport/compression.ts';
+import type { ClientTls } from '../../transport/tls.ts';
+import { createGrpcClient, loadTls } from '../config/transport-options.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
-import { clientTlsOptions } from '../config/client-tls.ts';
 import { debugLevel } from '../config/debug-metrics.ts';
 import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
 import { ErrorCode, OtelLbError } from '../../errors.ts';
-import type { LbClientArguments } from '../config/grpc-client.ts';
 import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
 import {
   loadBalancingSchema,
@@ -50,32 +48,6 @@ const NAME = 'otelcol.exporter.loadbalancing';
 const SIGNALS: readonly Signal[] = [Signal.TRACES, Signal.LOGS];
 /** How long the load balancer replaced by an update delivers its queues before handing the rest over. */
 const UPDATE_DRAIN_MS = 5_000;
-
-/** `compression` as the transport names it (`""` and `"none"` are both off). */
-export function compressionOf(value: string): Compression {
-  switch (value) {
-    case 'gzip':
-    case 'zlib':
-    case 'deflate':
-    case 'zstd':
-      return value;
-    case 'snappy':
-      return 'snappy-framed';
-    default:
-      return 'none';
-  }
-}
-
-/** Static gRPC metadata of a client block: `headers`, then the auth handler's (they win). */
-export async function clientHeaders(client: LbClientArguments): Promise<Record<string, string>> {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of client.headers) headers[k.toLowerCase()] = v;
-  const auth = client.auth?.client;
-  if (auth !== undefined) {
-    for (const [k, v] of Object.entries(await auth.headers())) headers[k.toLowerCase()] = v;
-  }
-  return headers;
-}
 
 /** The resolver metrics of upstream (`otelcol_loadbalancer_num_*`). */
 function resolverTelemetry(metrics: MetricScope): ResolverTelemetry {
@@ -165,8 +137,7 @@ class Pipeline implements BatchConsumer {
   private readonly context: ComponentContext;
   private resolver: Resolver;
   private unsubscribe: () => void = () => undefined;
-  private tls: GrpcClientTlsOptions | undefined;
-  private headers: Record<string, string> = {};
+  private tls: ClientTls | undefined;
   /**
    * Where batches go that this pipeline gives up on because it is shutting down (the new
    * pipeline of an update), instead of being dropped.
@@ -198,9 +169,7 @@ class Pipeline implements BatchConsumer {
   }
 
   async start(): Promise<void> {
-    const client = this.args.protocol.otlp.client;
-    this.tls = await clientTlsOptions(client.tls);
-    this.headers = await clientHeaders(client);
+    this.tls = loadTls(this.args.protocol.otlp.client.tls, this.context.clock, this.context.logger);
     await this.startResolver(this.resolver);
   }
 
@@ -257,6 +226,7 @@ class Pipeline implements BatchConsumer {
     this.stop.abort();
     await this.resolver.shutdown();
     await this.lb?.shutdown(deadlineMs);
+    this.tls?.close();
   }
 
   /** Applies a resolved set; resolves once it is in use (never rejects). */
@@ -287,9 +257,7 @@ class Pipeline implements BatchConsumer {
   private createLoadBalancer(endpoints: readonly string[]): LoadBalancer {
     const otlp = this.args.protocol.otlp;
     const client = otlp.client;
-    const compression = compressionOf(client.compression);
     const tls = this.tls;
-    const headers = this.headers;
     const logger = this.context.logger;
     return new LoadBalancer({
       routingKey: routingKeyOf(this.args),
@@ -299,18 +267,7 @@ class Pipeline implements BatchConsumer {
       retry: retryPolicy(otlp.retry),
       merge: mergeSettings(otlp.queue),
       clock: this.context.clock,
-      createClient: (endpoint) =>
-        this.telemetry.wrap(
-          new GrpcClient({
-            endpoint,
-            compression,
-            headers,
-            timeoutMs: otlp.timeoutMs,
-            waitForReady: client.waitForReady,
-            ...(client.authority === '' ? {} : { authority: client.authority }),
-            ...(tls === undefined ? {} : { tls }),
-          }),
-        ),
+      createClient: (endpoint) => this.telemetry.wrap(createGrpcClient(endpoint, client, otlp.timeoutMs, tls, logger)),
       onRingChange: (change) => {
         logger.info('backends changed', {
           resolver: this.resolver.name,

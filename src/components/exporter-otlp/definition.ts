@@ -10,18 +10,25 @@
 
 import { Signal } from '../../otlp/signal.ts';
 import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
+import type { OtlpClient } from '../../transport/otlp-client.ts';
 import { describeError } from '../../telemetry/logger.ts';
 import type { Batch } from '../../otlp/batch.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import { retryable, type ExportResult } from '../../transport/export-result.ts';
-import { GrpcClient, parseEndpoint } from '../../transport/grpc-client.ts';
+import { parseEndpoint } from '../../transport/grpc-client.ts';
+import type { ClientTls } from '../../transport/tls.ts';
 import { Sender } from '../../transport/sender.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
-import { clientTlsOptions } from '../config/client-tls.ts';
-import { debugLevel } from '../config/debug-metrics.ts';
+import { debugLevel, type DebugMetricsArguments } from '../config/debug-metrics.ts';
 import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
-import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
-import { clientHeaders, compressionOf } from '../exporter-loadbalancing/definition.ts';
+import {
+  mergeSettings,
+  queueSettings,
+  retryPolicy,
+  type QueueArguments,
+  type RetryArguments,
+} from '../config/queue-retry.ts';
+import { createGrpcClient, loadTls } from '../config/transport-options.ts';
 import { exporterOtlpSchema, type ExporterOtlpArguments } from './arguments.ts';
 
 const NAME = 'otelcol.exporter.otlp';
@@ -35,8 +42,17 @@ class Pipe implements BatchConsumer {
   private readonly id: string;
   private readonly telemetry: ExporterTelemetry;
 
-  constructor(id: string, sender: Sender, queueEnabled: boolean, telemetry: ExporterTelemetry) {
+  private readonly tls: ClientTls | undefined;
+
+  constructor(
+    id: string,
+    sender: Sender,
+    queueEnabled: boolean,
+    telemetry: ExporterTelemetry,
+    tls: ClientTls | undefined,
+  ) {
     this.id = id;
+    this.tls = tls;
     this.sender = sender;
     this.queueEnabled = queueEnabled;
     this.telemetry = telemetry;
@@ -56,40 +72,61 @@ class Pipe implements BatchConsumer {
     );
   }
 
-  shutdown(deadlineMs: number): Promise<void> {
-    return this.sender.shutdown(deadlineMs);
+  async shutdown(deadlineMs: number): Promise<void> {
+    await this.sender.shutdown(deadlineMs);
+    this.tls?.close();
   }
 }
 
-class ExporterOtlp implements Component<ExporterOtlpArguments> {
+/** What differs between the single-backend exporters: how the client is made. */
+export interface SingleBackendArguments {
+  readonly sendingQueue: QueueArguments;
+  readonly retryOnFailure: RetryArguments;
+  readonly debugMetrics: DebugMetricsArguments;
+}
+
+/** Makes the client of one configuration, and the TLS it holds (closed with it). */
+export type ClientFactory<A> = (
+  args: A,
+  context: ComponentContext,
+) => { readonly client: OtlpClient; readonly endpoint: string; readonly tls: ClientTls | undefined };
+
+/**
+ * An exporter to one backend (`otelcol.exporter.otlp`, `otelcol.exporter.otlphttp`): a
+ * sender with its queue and retry in front of the client `makeClient` builds.
+ */
+export class SingleBackendExporter<A extends SingleBackendArguments> implements Component<A> {
   readonly exports: ComponentExports;
   private readonly context: ComponentContext;
   private readonly consumer: SwitchableConsumer;
-  private args: ExporterOtlpArguments;
+  private readonly makeClient: ClientFactory<A>;
+  private args: A;
   private pipe: Pipe | undefined;
   private readonly telemetry: ExporterTelemetry;
 
-  constructor(context: ComponentContext, args: ExporterOtlpArguments) {
+  constructor(context: ComponentContext, args: A, signals: readonly Signal[], makeClient: ClientFactory<A>) {
     this.context = context;
     this.args = args;
+    this.makeClient = makeClient;
     this.telemetry = createExporterTelemetry(context.metrics, context.id, debugLevel(args.debugMetrics), false);
     this.telemetry.observeQueue(() => ({
       size: this.pipe?.sender.stats().queued ?? 0,
       capacity: this.args.sendingQueue.enabled ? this.args.sendingQueue.queueSize : 0,
     }));
-    this.consumer = new SwitchableConsumer(context.id, SIGNALS, {
+    this.consumer = new SwitchableConsumer(context.id, signals, {
       consume: () => Promise.resolve(retryable(new Error(`${context.id} is not started`))),
     });
     this.exports = { input: consumerCapsule(this.consumer) };
   }
 
-  async start(): Promise<void> {
-    this.pipe = await this.makePipe(this.args);
+  start(): Promise<void> {
+    this.pipe = this.makePipe(this.args);
     this.consumer.target = this.pipe;
+    return Promise.resolve();
   }
 
-  async update(args: ExporterOtlpArguments): Promise<void> {
-    const next = await this.makePipe(args);
+  async update(args: A): Promise<void> {
+    const next = this.makePipe(args);
     const old = this.pipe;
     this.pipe = next;
     this.args = args;
@@ -103,22 +140,11 @@ class ExporterOtlp implements Component<ExporterOtlpArguments> {
     this.telemetry.close();
   }
 
-  private async makePipe(args: ExporterOtlpArguments): Promise<Pipe> {
-    const client = args.client;
-    const tls = await clientTlsOptions(client.tls);
-    const headers = await clientHeaders(client);
-    const grpc = new GrpcClient({
-      endpoint: client.endpoint,
-      compression: compressionOf(client.compression),
-      headers,
-      timeoutMs: args.timeoutMs,
-      waitForReady: client.waitForReady,
-      ...(client.authority === '' ? {} : { authority: client.authority }),
-      ...(tls === undefined ? {} : { tls }),
-    });
+  private makePipe(args: A): Pipe {
     const logger = this.context.logger;
+    const { client, endpoint, tls } = this.makeClient(args, this.context);
     const sender = new Sender({
-      client: this.telemetry.wrap(grpc),
+      client: this.telemetry.wrap(client),
       queue: queueSettings(args.sendingQueue),
       retry: retryPolicy(args.retryOnFailure),
       merge: mergeSettings(args.sendingQueue),
@@ -126,7 +152,7 @@ class ExporterOtlp implements Component<ExporterOtlpArguments> {
       onDrop: (batch, reason, result) => {
         this.telemetry.dropped(batch);
         logger.warn('dropping data', {
-          endpoint: client.endpoint,
+          endpoint,
           signal: batch.signal,
           items: batch.items,
           reason,
@@ -137,9 +163,15 @@ class ExporterOtlp implements Component<ExporterOtlpArguments> {
         logger.error('client failed', { err: error });
       },
     });
-    return new Pipe(this.context.id, sender, args.sendingQueue.enabled, this.telemetry);
+    return new Pipe(this.context.id, sender, args.sendingQueue.enabled, this.telemetry, tls);
   }
 }
+
+const makeGrpcClient: ClientFactory<ExporterOtlpArguments> = (args, context) => {
+  const tls = loadTls(args.client.tls, context.clock, context.logger);
+  const client = createGrpcClient(args.client.endpoint, args.client, args.timeoutMs, tls, context.logger);
+  return { client, endpoint: args.client.endpoint, tls };
+};
 
 /** `otelcol.exporter.otlp`. */
 export const exporterOtlpDefinition: ComponentDefinition<ExporterOtlpArguments> = {
@@ -157,5 +189,5 @@ export const exporterOtlpDefinition: ComponentDefinition<ExporterOtlpArguments> 
       ];
     }
   },
-  build: (context, args) => Promise.resolve(new ExporterOtlp(context, args)),
+  build: (context, args) => Promise.resolve(new SingleBackendExporter(context, args, SIGNALS, makeGrpcClient)),
 };

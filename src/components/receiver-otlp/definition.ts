@@ -12,8 +12,6 @@
  *   receiver helper records them.
  */
 
-import { readFile } from 'node:fs/promises';
-
 import type { Batch } from '../../otlp/batch.ts';
 import { countItems } from '../../otlp/chunk.ts';
 import { Signal } from '../../otlp/signal.ts';
@@ -22,10 +20,11 @@ import { argsEqual } from '../../runtime/host.ts';
 import type { Counter } from '../../telemetry/metrics.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import type { ExportResult } from '../../transport/export-result.ts';
-import { GrpcServer, type GrpcServerTlsOptions } from '../../transport/grpc-server.ts';
+import { GrpcServer } from '../../transport/grpc-server.ts';
 import { OtlpHttpServer } from '../../transport/http-server.ts';
 import { outputConsumers } from '../config/output.ts';
-import type { ServerTlsArguments } from '../config/tls.ts';
+import { serverTlsSettings, type ServerTlsArguments } from '../config/tls.ts';
+import { loadServerTls, type ServerTls } from '../../transport/tls.ts';
 import {
   parseListenAddress,
   receiverOtlpSchema,
@@ -73,44 +72,18 @@ class CountingConsumer implements BatchConsumer {
   }
 }
 
-/** `node:tls` server options from a `tls` block; files are read now. */
-export async function serverTlsOptions(tls: ServerTlsArguments): Promise<GrpcServerTlsOptions> {
-  const cert = tls.certPem !== '' ? tls.certPem : await readPem(tls.certFile, 'cert_file');
-  const key = tls.keyPem !== undefined ? tls.keyPem.reveal() : await readPem(tls.keyFile, 'key_file');
-  const ca = tls.clientCaFile !== '' ? await readPem(tls.clientCaFile, 'client_ca_file') : undefined;
-  const minVersion = tlsVersion(tls.minVersion) ?? 'TLSv1.2';
-  return {
-    cert,
-    key,
-    minVersion,
-    ...(ca === undefined ? {} : { ca, requestCert: true, rejectUnauthorized: true }),
-  };
-}
-
-function tlsVersion(v: string): 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' | undefined {
-  const m = /(1\.[0-3])$/.exec(v);
-  switch (m?.[1]) {
-    case '1.0':
-      return 'TLSv1';
-    case '1.1':
-      return 'TLSv1.1';
-    case '1.2':
-      return 'TLSv1.2';
-    case '1.3':
-      return 'TLSv1.3';
-    default:
-      return undefined;
-  }
-}
-
-async function readPem(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new Error(`tls: cannot read ${what} "${path}": ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
-  }
+/** Loads a server `tls` block (files read now, re-read every `reload_interval`). */
+function loadTlsFor(tls: ServerTlsArguments, context: ComponentContext): ServerTls {
+  const logger = context.logger;
+  return loadServerTls(serverTlsSettings(tls), {
+    clock: context.clock,
+    onReload: () => {
+      logger.info('TLS files reloaded; new connections use them');
+    },
+    onReloadError: (error) => {
+      logger.warn('cannot reload the TLS files; the previous ones stay in use', { err: error });
+    },
+  });
 }
 
 type Server = GrpcServer | OtlpHttpServer;
@@ -123,6 +96,8 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
   private readonly httpConsumers: Readonly<Record<Signal, CountingConsumer>>;
   private grpcServer: GrpcServer | undefined;
   private httpServer: OtlpHttpServer | undefined;
+  /** The TLS material of each running server, closed with it. */
+  private readonly serverTls = new Map<Server, ServerTls>();
 
   constructor(context: ComponentContext, args: ReceiverOtlpArguments) {
     this.context = context;
@@ -175,12 +150,12 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
     }
     this.args = args;
     if (!sameServer(old.grpc, args.grpc)) {
-      await closeServer(this.grpcServer);
+      await this.close(this.grpcServer);
       this.grpcServer = undefined;
       if (args.grpc !== undefined) this.grpcServer = await this.startGrpc(args.grpc);
     }
     if (!sameServer(old.http, args.http)) {
-      await closeServer(this.httpServer);
+      await this.close(this.httpServer);
       this.httpServer = undefined;
       if (args.http !== undefined) this.httpServer = await this.startHttp(args.http);
     }
@@ -191,24 +166,33 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
     const servers = [this.grpcServer, this.httpServer];
     this.grpcServer = undefined;
     this.httpServer = undefined;
-    await Promise.all(servers.map((s) => closeServer(s, grace)));
+    await Promise.all(servers.map((s) => this.close(s, grace)));
+  }
+
+  private async close(server: Server | undefined, graceMs = CLOSE_GRACE_MS): Promise<void> {
+    if (server === undefined) return;
+    await closeServer(server, graceMs);
+    this.serverTls.get(server)?.close();
+    this.serverTls.delete(server);
   }
 
   private async startGrpc(args: GrpcArguments): Promise<GrpcServer> {
     const address = parseListenAddress(args.endpoint);
     if (address === undefined) throw new Error(`grpc: endpoint "${args.endpoint}" is not host:port`);
     const maxRecv = args.maxRecvMsgSizeBytes;
+    const tls = args.tls === undefined ? undefined : loadTlsFor(args.tls, this.context);
     const server = new GrpcServer({
       host: address.host,
       port: address.port,
       consumers: this.grpcConsumers,
       ...(maxRecv === undefined || maxRecv === 0 ? {} : { maxRecvMsgSizeBytes: maxRecv }),
       ...(args.maxConcurrentStreams > 0 ? { maxConcurrentStreams: args.maxConcurrentStreams } : {}),
-      ...(args.tls === undefined ? {} : { tls: await serverTlsOptions(args.tls) }),
+      ...(tls === undefined ? {} : { tls }),
       onError: (error) => {
         this.context.logger.warn('gRPC server error', { err: error });
       },
     });
+    if (tls !== undefined) this.serverTls.set(server, tls);
     const bound = await listen(server, 'grpc', args.endpoint);
     this.context.logger.info('Starting GRPC server', { endpoint: formatAddress(bound.address, bound.port) });
     return server;
@@ -217,12 +201,8 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
   private async startHttp(args: HttpArguments): Promise<OtlpHttpServer> {
     const address = parseListenAddress(args.endpoint);
     if (address === undefined) throw new Error(`http: endpoint "${args.endpoint}" is not host:port`);
-    if (args.tls !== undefined) {
-      throw new Error(
-        'http: tls on the OTLP/HTTP receiver is not available yet; terminate TLS in front of it or use grpc',
-      );
-    }
     const maxBody = args.maxRequestBodySizeBytes;
+    const tls = args.tls === undefined ? undefined : loadTlsFor(args.tls, this.context);
     const server = new OtlpHttpServer({
       host: address.host,
       port: address.port,
@@ -234,6 +214,7 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
         this.context.logger.warn('HTTP server error', { err: error });
       },
     });
+    if (tls !== undefined) this.serverTls.set(server, tls);
     const bound = await listen(server, 'http', args.endpoint);
     this.context.logger.info('Starting HTTP server', { endpoint: formatAddress(bound.address, bound.port) });
     return server;
