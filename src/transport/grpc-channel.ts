@@ -172,6 +172,8 @@ export class GrpcConnection {
         resolve();
         return;
       }
+      // Keep the process alive until the session has closed, so that awaiting close() settles.
+      this.session.ref();
       this.session.close(resolve);
     });
   }
