@@ -3,6 +3,8 @@
  * exporter (Alloy's `queue` block). Capacity counts entries, as `queue_size` counts batches.
  */
 
+import os from 'node:os';
+
 /** The `queue` block. */
 export interface QueueSettings {
   /** false: no queue, the caller waits for the send. */
@@ -141,4 +143,58 @@ export class BoundedQueue<T> {
     this.items = next;
     this.head = 0;
   }
+}
+
+/**
+ * A limit on the bytes held by the queues of one exporter (every backend of a load
+ * balancer shares one), so that a large `queue_size` cannot exhaust memory: a batch is
+ * charged when it is queued and released once it is delivered, given up on, or handed to
+ * another backend. A full budget refuses new batches (the client gets a retryable answer);
+ * re-routed batches are charged past the limit rather than lost.
+ */
+export class MemoryBudget {
+  readonly limitBytes: number;
+  private used = 0;
+
+  /** @throws TypeError unless `limitBytes` is a positive number. */
+  constructor(limitBytes: number) {
+    if (!(limitBytes > 0)) throw new TypeError(`memory limit must be a positive number of bytes, got ${limitBytes}`);
+    this.limitBytes = limitBytes;
+  }
+
+  /** Bytes charged now. */
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** Whether `bytes` more fit. */
+  hasRoom(bytes: number): boolean {
+    return this.used + bytes <= this.limitBytes;
+  }
+
+  /** Charges `bytes` if they fit; false otherwise. */
+  tryCharge(bytes: number): boolean {
+    if (!this.hasRoom(bytes)) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  /** Charges `bytes` whether or not they fit. */
+  charge(bytes: number): void {
+    this.used += bytes;
+  }
+
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+/**
+ * The default memory limit of an exporter's queues: a quarter of the memory this process may
+ * use (its cgroup limit when it has one, else the machine's), at most 4 GiB.
+ */
+export function defaultQueueMemoryLimitBytes(): number {
+  const constrained = process.constrainedMemory();
+  const total = constrained > 0 ? Math.min(constrained, os.totalmem()) : os.totalmem();
+  return Math.min(Math.floor(total / 4), 4 * 1024 ** 3);
 }

@@ -7,6 +7,7 @@ import { FakeClock, settle } from '../../test/helpers/fake-clock.ts';
 import { EXPORT_OK, retryable, type ExportResult } from './export-result.ts';
 import type { OtlpClient } from './otlp-client.ts';
 import { DEFAULT_RETRY_POLICY } from './retry.ts';
+import { MemoryBudget } from './queue.ts';
 import { Sender, type SenderOptions } from './sender.ts';
 
 /** A backend whose every call waits until the test answers it. */
@@ -217,5 +218,39 @@ describe('Sender dispatch', () => {
 
     assert.deepEqual(backend.sizes(), [1]);
     assert.equal(sender.stats().sentItems, 1);
+  });
+});
+
+describe('Sender memory budget', () => {
+  it('refuses batches past the byte limit, admits re-routed ones past it, and frees bytes once delivered', async () => {
+    const memory = new MemoryBudget(250);
+    const { sender, backend } = setup({ memory, merge: { maxBytes: 0 } });
+
+    assert.equal(sender.offer(batch(1, 100)), true);
+    assert.equal(sender.offer(batch(1, 100)), true);
+    assert.equal(sender.hasRoom(1, 100), false);
+    assert.equal(sender.offer(batch(1, 100)), false);
+    assert.equal(memory.usedBytes, 200);
+    assert.equal(sender.offer(batch(1, 100), true), true);
+    assert.equal(memory.usedBytes, 300);
+
+    await settle();
+    for (const call of backend.calls) call.answer(EXPORT_OK);
+    await settle();
+
+    assert.equal(memory.usedBytes, 0);
+    assert.equal(sender.offer(batch(1, 100)), true);
+  });
+
+  it('frees the bytes of a batch given up on', async () => {
+    const memory = new MemoryBudget(1_000);
+    const { sender, backend } = setup({ memory, retry: { ...DEFAULT_RETRY_POLICY, enabled: false } });
+
+    sender.offer(batch(1, 300));
+    await settle();
+    backend.calls[0]?.answer(retryable(new Error('down')));
+    await settle();
+
+    assert.equal(memory.usedBytes, 0);
   });
 });

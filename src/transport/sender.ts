@@ -32,7 +32,7 @@ import type { Batch } from '../otlp/batch.ts';
 import { systemClock, type Clock } from '../internal/clock.ts';
 import type { ExportResult } from './export-result.ts';
 import type { OtlpClient } from './otlp-client.ts';
-import { BoundedQueue, type QueueSettings } from './queue.ts';
+import { BoundedQueue, type MemoryBudget, type QueueSettings } from './queue.ts';
 import { backoffMs, mayRetry, type RetryPolicy } from './retry.ts';
 
 /** How queued batches are merged into one request. */
@@ -70,6 +70,8 @@ export interface SenderOptions {
   readonly clock?: Clock;
   /** A number in [0, 1), for jitter. */
   readonly random?: () => number;
+  /** The byte budget the queued batches are charged to (shared by an exporter's senders). */
+  readonly memory?: MemoryBudget;
   /** A batch was given up on. */
   readonly onDrop?: (batch: Batch, reason: DropReason, result: ExportResult | undefined) => void;
   /** After {@link Sender.retire}: a batch this backend will not deliver, to route again. */
@@ -142,9 +144,9 @@ export class Sender {
     return { ...this.statsValue, queued: this.queue.length };
   }
 
-  /** Whether `n` batches can be queued now. */
-  hasRoom(n = 1): boolean {
-    return !this.retired && this.queue.hasRoom(n);
+  /** Whether `n` batches (of `bytes` in all) can be queued now. */
+  hasRoom(n = 1, bytes = 0): boolean {
+    return !this.retired && this.queue.hasRoom(n) && (this.options.memory?.hasRoom(bytes) ?? true);
   }
 
   /**
@@ -153,8 +155,12 @@ export class Sender {
    */
   offer(batch: Batch, force = false): boolean {
     if (!this.options.queue.enabled || this.retired) return false;
+    const memory = this.options.memory;
+    const size = batch.bytes.length;
+    if (memory !== undefined && !force && !memory.hasRoom(size)) return false;
     if (!this.queue.offer(batch, force)) return false;
-    this.queuedBytes += batch.bytes.length;
+    memory?.charge(size);
+    this.queuedBytes += size;
     this.pump();
     return true;
   }
@@ -179,7 +185,10 @@ export class Sender {
     this.queue.close();
     const queued = this.queue.drainAll();
     this.queuedBytes = 0;
-    for (const batch of queued) this.orphan(batch);
+    for (const batch of queued) {
+      this.options.memory?.release(batch.bytes.length);
+      this.orphan(batch);
+    }
     this.wake.abort(new Error(`backend ${this.endpoint} left the ring`));
     await this.idle();
   }
@@ -210,7 +219,10 @@ export class Sender {
       this.halt.abort(reason);
       const queued = this.queue.drainAll();
       this.queuedBytes = 0;
-      for (const batch of queued) this.drop(batch, 'shutdown', undefined);
+      for (const batch of queued) {
+        this.options.memory?.release(batch.bytes.length);
+        this.drop(batch, 'shutdown', undefined);
+      }
       await drained;
     }
     await this.options.client.close();
@@ -246,6 +258,11 @@ export class Sender {
           this.options.onError?.(error);
         })
         .finally(() => {
+          if (this.options.memory !== undefined) {
+            let bytes = 0;
+            for (const part of attempt.parts) bytes += part.bytes.length;
+            this.options.memory.release(bytes);
+          }
           this.statsValue.inFlight--;
           this.running.delete(sending);
           this.pump();

@@ -11,7 +11,8 @@ import { after, describe, it } from 'node:test';
 import { loadBalancingDefinition } from '../../src/components/exporter-loadbalancing/definition.ts';
 import { countItems } from '../../src/otlp/chunk.ts';
 import type { BatchConsumer } from '../../src/transport/consumer.ts';
-import { EXPORT_OK, permanent } from '../../src/transport/export-result.ts';
+import { ErrorCode, OtelLbError } from '../../src/errors.ts';
+import { EXPORT_OK, permanent, retryable, type ExportResult } from '../../src/transport/export-result.ts';
 import { GrpcServer } from '../../src/transport/grpc-server.ts';
 import { exportedConsumer, startComponent } from '../helpers/component-harness.ts';
 import { buildTracesRequest } from '../helpers/otlp-builders.ts';
@@ -116,5 +117,64 @@ describe('otelcol.exporter.loadbalancing telemetry', () => {
       sample(text, 'otelcol_loadbalancer_backend_latency_milliseconds_count', { endpoint: good.endpoint }),
       5,
     );
+  });
+});
+
+describe('otelcol.exporter.loadbalancing queue memory limit', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('refuses requests as retryable once the queues hold memory_limit bytes, and counts them', async () => {
+    const server = new GrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      consumers: { traces: { consume: () => Promise.resolve(retryable(new Error('down for the test'))) } },
+    });
+    const { port } = await server.listen();
+    cleanups.push(() => server.close(0));
+    const running = await startComponent(
+      loadBalancingDefinition,
+      `resolver {
+        static {
+          hostnames = ["127.0.0.1:${port}"]
+        }
+      }
+      protocol {
+        otlp {
+          client {
+            compression = "none"
+            tls {
+              insecure = true
+            }
+          }
+          queue {
+            memory_limit = "64KiB"
+          }
+        }
+      }`,
+    );
+    cleanups.push(() => running.stop(0));
+    const input = exportedConsumer(running.exports);
+    const bytes = buildTracesRequest({ traces: 20, spansPerTrace: 5 });
+
+    let accepted = 0;
+    let refused: ExportResult | undefined;
+    while (refused === undefined) {
+      const result = await input.consume(
+        { signal: 'traces', bytes, items: 100 },
+        { signal: new AbortController().signal },
+      );
+      if (result.kind === 'ok') accepted += bytes.length;
+      else refused = result;
+    }
+
+    assert.equal(refused.kind, 'retryable');
+    assert.ok(refused.error instanceof OtelLbError && refused.error.code === ErrorCode.LB_QUEUE_FULL);
+    assert.ok(accepted <= 64 * 1024, `${accepted} bytes accepted`);
+    assert.match(running.logs.text(), /sending queue memory limit/);
+    await Promise.resolve();
+    assert.equal(sample(running.registry.expose(), 'otelcol_exporter_enqueue_failed_spans_total'), 100);
   });
 });

@@ -25,7 +25,8 @@ import {
   type Infer,
   type Issue,
 } from '../../syntax/schema.ts';
-import type { QueueSettings } from '../../transport/queue.ts';
+import { defaultQueueMemoryLimitBytes, MemoryBudget, type QueueSettings } from '../../transport/queue.ts';
+import type { Logger } from '../../telemetry/logger.ts';
 import type { RetryPolicy } from '../../transport/retry.ts';
 import { DEFAULT_MERGE_SETTINGS, type MergeSettings } from '../../transport/sender.ts';
 import { HANDLER_TYPE } from './auth.ts';
@@ -138,4 +139,22 @@ export function mergeSettings(q: QueueArguments): MergeSettings {
   const b = q.batch;
   if (b === undefined || b.sizer !== 'bytes') return DEFAULT_MERGE_SETTINGS;
   return { maxBytes: b.maxSize === 0 ? 4 * 1024 * 1024 : b.maxSize };
+}
+
+/**
+ * The byte budget of an exporter's queues: `memory_limit`, else a quarter of the memory the
+ * process may use (at most 4 GiB). Logged, so that operators see what a full queue means.
+ */
+export function queueMemory(q: QueueArguments, logger: Logger): MemoryBudget | undefined {
+  if (!q.enabled) return undefined;
+  const configured = q.memoryLimitBytes;
+  const limit = configured !== undefined && configured > 0 ? configured : defaultQueueMemoryLimitBytes();
+  logger.info('sending queue memory limit', {
+    memory_limit: `${(limit / 1024 / 1024).toFixed(0)}MiB`,
+    source:
+      configured !== undefined && configured > 0
+        ? 'queue { memory_limit }'
+        : 'default: a quarter of the memory available',
+  });
+  return new MemoryBudget(limit);
 }

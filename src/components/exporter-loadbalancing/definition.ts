@@ -29,7 +29,8 @@ import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../con
 import { debugLevel } from '../config/debug-metrics.ts';
 import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
 import { ErrorCode, OtelLbError } from '../../errors.ts';
-import { mergeSettings, queueSettings, retryPolicy } from '../config/queue-retry.ts';
+import { mergeSettings, queueMemory, queueSettings, retryPolicy } from '../config/queue-retry.ts';
+import type { MemoryBudget } from '../../transport/queue.ts';
 import {
   loadBalancingSchema,
   ringOf,
@@ -138,6 +139,7 @@ class Pipeline implements BatchConsumer {
   private resolver: Resolver;
   private unsubscribe: () => void = () => undefined;
   private tls: ClientTls | undefined;
+  private memory: MemoryBudget | undefined;
   /**
    * Where batches go that this pipeline gives up on because it is shutting down (the new
    * pipeline of an update), instead of being dropped.
@@ -170,6 +172,7 @@ class Pipeline implements BatchConsumer {
 
   async start(): Promise<void> {
     this.tls = loadTls(this.args.protocol.otlp.client.tls, this.context.clock, this.context.logger);
+    this.memory = queueMemory(this.args.protocol.otlp.queue, this.context.logger);
     await this.startResolver(this.resolver);
   }
 
@@ -266,6 +269,7 @@ class Pipeline implements BatchConsumer {
       queue: queueSettings(otlp.queue),
       retry: retryPolicy(otlp.retry),
       merge: mergeSettings(otlp.queue),
+      ...(this.memory === undefined ? {} : { memory: this.memory }),
       clock: this.context.clock,
       createClient: (endpoint) => this.telemetry.wrap(createGrpcClient(endpoint, client, otlp.timeoutMs, tls, logger)),
       onRingChange: (change) => {

@@ -40,7 +40,7 @@ import { TRACES_SHAPE } from '../../otlp/traces.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import { EXPORT_OK, permanent, retryable, type ExportResult } from '../../transport/export-result.ts';
 import type { OtlpClient } from '../../transport/otlp-client.ts';
-import type { QueueSettings } from '../../transport/queue.ts';
+import type { MemoryBudget, QueueSettings } from '../../transport/queue.ts';
 import type { RetryPolicy } from '../../transport/retry.ts';
 import { Sender, type DropReason, type MergeSettings, type SenderStats } from '../../transport/sender.ts';
 import { DEFAULT_RING, RingName, normalizeEndpoints, type HashRing } from './hash-ring/hash-ring.ts';
@@ -78,6 +78,8 @@ export interface LoadBalancerOptions {
   readonly queue: QueueSettings;
   readonly retry: RetryPolicy;
   readonly merge: MergeSettings;
+  /** The byte budget of every backend's queue together; none by default. */
+  readonly memory?: MemoryBudget;
   /** Makes the client of one backend; called once per endpoint while it is in the ring. */
   readonly createClient: (endpoint: string) => OtlpClient;
   readonly clock?: Clock;
@@ -245,6 +247,12 @@ export class LoadBalancer implements BatchConsumer {
     for (const part of parts) {
       const sender = this.senderAt(topology, part.backend);
       if (!sender.hasRoom()) return Promise.resolve(this.refuse(sender));
+    }
+    const memory = this.options.memory;
+    if (memory !== undefined) {
+      let bytes = 0;
+      for (const part of parts) bytes += part.bytes.length;
+      if (!memory.hasRoom(bytes)) return Promise.resolve(this.refuseMemory(memory));
     }
     for (const part of parts) {
       this.senderAt(topology, part.backend).offer({ signal: batch.signal, bytes: part.bytes, items: part.items });
@@ -431,6 +439,7 @@ export class LoadBalancer implements BatchConsumer {
         queue: this.options.queue,
         retry: this.options.retry,
         merge: this.options.merge,
+        ...(this.options.memory === undefined ? {} : { memory: this.options.memory }),
         ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
         ...(this.options.random === undefined ? {} : { random: this.options.random }),
         ...(onDrop === undefined
@@ -461,6 +470,18 @@ export class LoadBalancer implements BatchConsumer {
       new OtelLbError(
         ErrorCode.LB_QUEUE_FULL,
         `the sending queue of backend ${sender.endpoint} is full (${this.options.queue.queueSize} batches): the backend is slow or down; retry later, or raise queue_size or num_consumers`,
+      ),
+      QUEUE_FULL_RETRY_AFTER_MS,
+    );
+  }
+
+  private refuseMemory(memory: MemoryBudget): ExportResult {
+    this.counters.refusedRequests++;
+    const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    return retryable(
+      new OtelLbError(
+        ErrorCode.LB_QUEUE_FULL,
+        `the sending queues hold ${mib(memory.usedBytes)} of their ${mib(memory.limitBytes)} memory limit: the backends are slow or down; retry later, or raise queue { memory_limit }`,
       ),
       QUEUE_FULL_RETRY_AFTER_MS,
     );

@@ -23,6 +23,7 @@ import { debugLevel, type DebugMetricsArguments } from '../config/debug-metrics.
 import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
 import {
   mergeSettings,
+  queueMemory,
   queueSettings,
   retryPolicy,
   type QueueArguments,
@@ -143,11 +144,13 @@ export class SingleBackendExporter<A extends SingleBackendArguments> implements 
   private makePipe(args: A): Pipe {
     const logger = this.context.logger;
     const { client, endpoint, tls } = this.makeClient(args, this.context);
+    const memory = queueMemory(args.sendingQueue, logger);
     const sender = new Sender({
       client: this.telemetry.wrap(client),
       queue: queueSettings(args.sendingQueue),
       retry: retryPolicy(args.retryOnFailure),
       merge: mergeSettings(args.sendingQueue),
+      ...(memory === undefined ? {} : { memory }),
       clock: this.context.clock,
       onDrop: (batch, reason, result) => {
         this.telemetry.dropped(batch);
