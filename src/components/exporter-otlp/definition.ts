@@ -8,6 +8,7 @@
  * delivers what it had queued, then closes.
  */
 
+import { ErrorCode, OtelLbError } from '../../errors.ts';
 import { Signal } from '../../otlp/signal.ts';
 import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
 import type { OtlpClient } from '../../transport/otlp-client.ts';
@@ -63,9 +64,12 @@ class Pipe implements BatchConsumer {
     if (!this.queueEnabled) return this.sender.send(batch, context.signal);
     if (this.sender.offer(batch)) return Promise.resolve({ kind: 'ok' });
     this.telemetry.enqueueFailed(batch);
+    // ERR_LB_QUEUE_FULL, as the load balancer's: the receivers answer RESOURCE_EXHAUSTED with
+    // RetryInfo (HTTP 429 with Retry-After), so clients back off for that long.
     return Promise.resolve(
       retryable(
-        new Error(
+        new OtelLbError(
+          ErrorCode.LB_QUEUE_FULL,
           `${this.id}: the sending queue of ${this.sender.endpoint} is full: the backend is slow or down; retry later, or raise queue_size or num_consumers`,
         ),
         QUEUE_FULL_RETRY_AFTER_MS,
