@@ -174,10 +174,20 @@ export class SingleBackendExporter<A extends SingleBackendArguments> implements 
   }
 }
 
+/**
+ * The `host:port` of a gRPC `endpoint`: the Collector accepts `http://` and `https://` in
+ * front of it and ignores them (TLS is the `tls` block's business), so configurations
+ * copied from it work here too.
+ */
+export function grpcTarget(endpoint: string): string {
+  return endpoint.replace(/^https?:\/\//i, '').replace(/\/$/, '');
+}
+
 const makeGrpcClient: ClientFactory<ExporterOtlpArguments> = (args, context) => {
   const tls = loadTls(args.client.tls, context.clock, context.logger);
-  const client = createGrpcClient(args.client.endpoint, args.client, args.timeoutMs, tls, context.logger);
-  return { client, endpoint: args.client.endpoint, tls };
+  const endpoint = grpcTarget(args.client.endpoint);
+  const client = createGrpcClient(endpoint, args.client, args.timeoutMs, tls, context.logger);
+  return { client, endpoint, tls };
 };
 
 /** `otelcol.exporter.otlp`. */
@@ -188,7 +198,7 @@ export const exporterOtlpDefinition: ComponentDefinition<ExporterOtlpArguments> 
   placeholderExports: { input: placeholderConsumer(NAME, SIGNALS) },
   check: (args) => {
     try {
-      parseEndpoint(args.client.endpoint);
+      parseEndpoint(grpcTarget(args.client.endpoint));
       return [];
     } catch {
       return [
