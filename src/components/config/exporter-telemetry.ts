@@ -23,6 +23,7 @@
 
 import type { Batch } from '../../otlp/batch.ts';
 import type { Signal } from '../../otlp/signal.ts';
+import { describeError, type Logger } from '../../telemetry/logger.ts';
 import type { Counter, Histogram, MetricScope } from '../../telemetry/metrics.ts';
 import type { ExportResult } from '../../transport/export-result.ts';
 import type { ExportOptions, OtlpClient } from '../../transport/otlp-client.ts';
@@ -176,4 +177,26 @@ export function createExporterTelemetry(
       registrations.length = 0;
     },
   };
+}
+
+/**
+ * A batch given up on: counted in `send_failed` and logged once (`dropping data`, with the
+ * backend, the signal, the items, why, and the last error).
+ */
+export function reportDrop(
+  telemetry: ExporterTelemetry,
+  logger: Logger,
+  endpoint: string,
+  batch: Batch,
+  reason: string,
+  result: ExportResult | undefined,
+): void {
+  telemetry.dropped(batch);
+  logger.warn('dropping data', {
+    endpoint,
+    signal: batch.signal,
+    items: batch.items,
+    reason,
+    ...(result !== undefined && result.kind !== 'ok' ? { err: describeError(result.error) } : {}),
+  });
 }

@@ -13,6 +13,7 @@ import {
   duration,
   map,
   string,
+  type AttrField,
   type BlockField,
   type Infer,
 } from '../../syntax/schema.ts';
@@ -22,6 +23,17 @@ import { clientTlsBlock } from './tls.ts';
 /** The values `compression` takes; `none` and `""` both turn it off. */
 export const CLIENT_COMPRESSIONS: readonly string[] = ['gzip', 'zlib', 'deflate', 'snappy', 'zstd', 'none', ''];
 
+/** The `compression` attribute of the gRPC and HTTP client blocks (default `gzip`). */
+export function compressionAttr(): AttrField<string> {
+  return attr('compression', string(), {
+    default: 'gzip',
+    check: (v) =>
+      CLIENT_COMPRESSIONS.includes(v)
+        ? undefined
+        : `unrecognized compression type "${v}"; use "gzip", "zlib", "deflate", "snappy", "zstd" or "none"`,
+  });
+}
+
 export const keepaliveSchema = body({
   pingWaitMs: attr('ping_wait', duration()),
   pingResponseTimeoutMs: attr('ping_response_timeout', duration()),
@@ -30,13 +42,7 @@ export const keepaliveSchema = body({
 export type KeepaliveArguments = Infer<typeof keepaliveSchema>;
 
 const clientFields = {
-  compression: attr('compression', string(), {
-    default: 'gzip',
-    check: (v) =>
-      CLIENT_COMPRESSIONS.includes(v)
-        ? undefined
-        : `unrecognized compression type "${v}"; use "gzip", "zlib", "deflate", "snappy", "zstd" or "none"`,
-  }),
+  compression: compressionAttr(),
   readBufferSizeBytes: attr('read_buffer_size', bytes(), { default: 0 }),
   writeBufferSizeBytes: attr('write_buffer_size', bytes(), { default: 512 * 1024 }),
   waitForReady: attr('wait_for_ready', bool(), { default: false }),

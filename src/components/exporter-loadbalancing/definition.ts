@@ -19,7 +19,6 @@ import type { Batch } from '../../otlp/batch.ts';
 import { Signal } from '../../otlp/signal.ts';
 import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
 import { argsEqual } from '../../runtime/host.ts';
-import { describeError } from '../../telemetry/logger.ts';
 import { dropLabels, HIGH_CARDINALITY_LABELS, type MetricScope } from '../../telemetry/metrics.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import { retryable, type ExportResult } from '../../transport/export-result.ts';
@@ -27,7 +26,7 @@ import type { ClientTls } from '../../transport/tls.ts';
 import { createGrpcClient, loadTls } from '../config/transport-options.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
 import { debugLevel } from '../config/debug-metrics.ts';
-import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
+import { createExporterTelemetry, reportDrop, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
 import { ErrorCode, OtelLbError } from '../../errors.ts';
 import { mergeSettings, queueMemory, queueSettings, retryPolicy } from '../config/queue-retry.ts';
 import type { MemoryBudget } from '../../transport/queue.ts';
@@ -284,26 +283,11 @@ class Pipeline implements BatchConsumer {
         const handoff = this.handoff;
         if (reason === 'shutdown' && handoff !== undefined) {
           void handoff.consume(batch, { signal: new AbortController().signal }).then((r) => {
-            if (r.kind !== 'ok') this.telemetry.dropped(batch);
-            if (r.kind !== 'ok')
-              logger.warn('dropping data', {
-                endpoint,
-                signal: batch.signal,
-                items: batch.items,
-                reason: 'handoff',
-                err: describeError(r.error),
-              });
+            if (r.kind !== 'ok') reportDrop(this.telemetry, logger, endpoint, batch, 'handoff', r);
           });
           return;
         }
-        this.telemetry.dropped(batch);
-        logger.warn('dropping data', {
-          endpoint,
-          signal: batch.signal,
-          items: batch.items,
-          reason,
-          ...(result !== undefined && result.kind !== 'ok' ? { err: describeError(result.error) } : {}),
-        });
+        reportDrop(this.telemetry, logger, endpoint, batch, reason, result);
       },
       onWarning: (message, cause) => {
         logger.warn(message, { err: cause });

@@ -12,7 +12,6 @@ import { ErrorCode, OtelLbError } from '../../errors.ts';
 import { Signal } from '../../otlp/signal.ts';
 import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
 import type { OtlpClient } from '../../transport/otlp-client.ts';
-import { describeError } from '../../telemetry/logger.ts';
 import type { Batch } from '../../otlp/batch.ts';
 import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts';
 import { retryable, type ExportResult } from '../../transport/export-result.ts';
@@ -21,7 +20,7 @@ import type { ClientTls } from '../../transport/tls.ts';
 import { Sender } from '../../transport/sender.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
 import { debugLevel, type DebugMetricsArguments } from '../config/debug-metrics.ts';
-import { createExporterTelemetry, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
+import { createExporterTelemetry, reportDrop, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
 import {
   mergeSettings,
   queueMemory,
@@ -157,14 +156,7 @@ export class SingleBackendExporter<A extends SingleBackendArguments> implements 
       ...(memory === undefined ? {} : { memory }),
       clock: this.context.clock,
       onDrop: (batch, reason, result) => {
-        this.telemetry.dropped(batch);
-        logger.warn('dropping data', {
-          endpoint,
-          signal: batch.signal,
-          items: batch.items,
-          reason,
-          ...(result !== undefined && result.kind !== 'ok' ? { err: describeError(result.error) } : {}),
-        });
+        reportDrop(this.telemetry, logger, endpoint, batch, reason, result);
       },
       onError: (error) => {
         logger.error('client failed', { err: error });

@@ -6,7 +6,7 @@
 import { attr, block, body, bool, bytes, duration, int, map, string, type Infer } from '../../syntax/schema.ts';
 import { handlerType } from '../config/auth.ts';
 import { debugMetricsBlock } from '../config/debug-metrics.ts';
-import { CLIENT_COMPRESSIONS } from '../config/grpc-client.ts';
+import { compressionAttr } from '../config/grpc-client.ts';
 import { queueBlock, retryBlock } from '../config/queue-retry.ts';
 import { clientTlsBlock } from '../config/tls.ts';
 
@@ -36,13 +36,7 @@ const cookiesSchema = body({
 const httpClientSchema = body({
   endpoint: attr('endpoint', string(), { required: true, check: urlCheck('endpoint') }),
   proxyUrl: attr('proxy_url', string(), { default: '', check: urlCheck('proxy_url') }),
-  compression: attr('compression', string(), {
-    default: 'gzip',
-    check: (v) =>
-      CLIENT_COMPRESSIONS.includes(v)
-        ? undefined
-        : `unrecognized compression type "${v}"; use "gzip", "zlib", "deflate", "snappy", "zstd" or "none"`,
-  }),
+  compression: compressionAttr(),
   readBufferSizeBytes: attr('read_buffer_size', bytes(), { default: 0 }),
   writeBufferSizeBytes: attr('write_buffer_size', bytes(), { default: 512 * 1024 }),
   timeoutMs: attr('timeout', duration(), {
