@@ -15,6 +15,7 @@ import type { BlockStatement } from '../syntax/ast.ts';
 import type { Diagnostic } from '../syntax/diagnostics.ts';
 import { createScope, findBodyTraversals, type Scope } from '../syntax/evaluate.ts';
 import { parseFile } from '../syntax/parser.ts';
+import { DEPRECATED_STDLIB_NAMES } from '../syntax/stdlib.ts';
 import { attr, body, closest, string, type Infer } from '../syntax/schema.ts';
 import type { SourceFile } from '../syntax/source.ts';
 import type { AnyComponentDefinition } from './component.ts';
@@ -155,11 +156,29 @@ export function planConfig(
     nodes.push({ id, idParts: [...stmt.name, stmt.label], definition, block: stmt });
   }
 
-  const graph = buildGraph(
-    nodes.map((n) => ({ id: n.id, start: n.block.nameStart, traversals: findBodyTraversals(n.block.body) })),
-    (first) => baseScope.stdlib.has(first),
-  );
+  const graphNodes = nodes.map((n) => ({
+    id: n.id,
+    start: n.block.nameStart,
+    traversals: findBodyTraversals(n.block.body),
+  }));
+  const graph = buildGraph(graphNodes, (first) => baseScope.stdlib.has(first));
   diagnostics.push(...graph.diagnostics);
+  for (const node of graphNodes) {
+    for (const t of node.traversals) {
+      const [name] = t.names;
+      if (name === undefined || t.names.length !== 1 || !DEPRECATED_STDLIB_NAMES.has(name) || declared.has(name))
+        continue;
+      const value = baseScope.stdlib.get(name);
+      const replacement = value?.type === 'function' && value.name !== name ? ` use ${value.name} instead` : '';
+      diagnostics.push({
+        severity: 'warning',
+        code: 'load/deprecated-function',
+        message: `${name} is deprecated;${replacement === '' ? ' see the standard library for its namespaced name' : replacement}`,
+        start: t.start,
+        end: t.end,
+      });
+    }
+  }
   if (diagnostics.some((d) => d.severity === 'error')) return { plan: undefined, diagnostics };
 
   const byId = new Map(nodes.map((n) => [n.id, n]));
