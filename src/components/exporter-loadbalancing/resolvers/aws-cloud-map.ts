@@ -43,14 +43,13 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 import { systemClock, type Clock } from '../../../internal/clock.ts';
 import {
-  EndpointPublisher,
+  PollingResolver,
   ResolverName,
   joinHostPort,
   parsePort,
+  positiveMs,
   toError,
   withDeadline,
-  type EndpointsListener,
-  type Resolver,
   type ResolverCommonOptions,
 } from './resolver.ts';
 
@@ -123,24 +122,19 @@ export interface AwsCloudMapResolverOptions extends ResolverCommonOptions {
 }
 
 /** Resolves an AWS Cloud Map service periodically into backend endpoints. */
-export class AwsCloudMapResolver implements Resolver {
-  readonly name = ResolverName.AWS;
+export class AwsCloudMapResolver extends PollingResolver {
   private readonly namespace: string;
   private readonly serviceName: string;
-  private readonly intervalMs: number;
+  protected readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly healthStatus: CloudMapHealthStatus;
   private readonly port: number | undefined;
   private readonly ownerAccount: string | undefined;
   private readonly discover: DiscoverInstances;
   private readonly closeClient: () => void;
-  private readonly clock: Clock;
-  private readonly publisher: EndpointPublisher;
+  protected readonly clock: Clock;
   /** Reports what is wrong without failing the resolution. */
   private readonly onError: (error: Error) => void;
-  private readonly stop = new AbortController();
-  private started = false;
-  private running: Promise<void> = Promise.resolve();
 
   /**
    * Makes no call yet (the SDK client is created, idle).
@@ -151,10 +145,15 @@ export class AwsCloudMapResolver implements Resolver {
    */
   constructor(options: AwsCloudMapResolverOptions) {
     const where = 'aws_cloud_map resolver';
+    super(ResolverName.AWS, where, options);
     this.namespace = required(options.namespace, `${where}: \`namespace\``, 'the Cloud Map namespace');
     this.serviceName = required(options.serviceName, `${where}: \`service_name\``, 'the Cloud Map service name');
-    this.intervalMs = positiveMs(options.intervalMs ?? DEFAULT_AWS_CLOUD_MAP_INTERVAL_MS, `${where}: \`interval\``);
-    this.timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_AWS_CLOUD_MAP_TIMEOUT_MS, `${where}: \`timeout\``);
+    this.intervalMs = positiveMs(
+      options.intervalMs ?? DEFAULT_AWS_CLOUD_MAP_INTERVAL_MS,
+      `${where}: \`interval\``,
+      '30s',
+    );
+    this.timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_AWS_CLOUD_MAP_TIMEOUT_MS, `${where}: \`timeout\``, '30s');
     const healthStatus = options.healthStatus ?? CloudMapHealthStatus.HEALTHY;
     if (!isCloudMapHealthStatus(healthStatus)) {
       throw new TypeError(
@@ -173,57 +172,16 @@ export class AwsCloudMapResolver implements Resolver {
       this.discover = sdk.discover;
       this.closeClient = sdk.close;
     }
-    this.publisher = new EndpointPublisher(this.name, options);
     this.onError = options.onError ?? (() => undefined);
   }
 
-  get endpoints(): readonly string[] {
-    return this.publisher.endpoints;
-  }
-
-  onChange(listener: EndpointsListener): () => void {
-    return this.publisher.onChange(listener);
-  }
-
-  start(signal: AbortSignal): Promise<void> {
-    if (this.started) throw new TypeError('aws_cloud_map resolver: start() was called twice; call it once');
-    this.started = true;
-    if (signal.aborted) this.stop.abort(signal.reason);
-    else {
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.stop.abort(signal.reason);
-        },
-        { once: true },
-      );
-    }
-    const first = this.resolveOnce();
-    this.running = first.then(() => this.loop());
-    return first;
-  }
-
-  async shutdown(): Promise<void> {
-    this.stop.abort();
-    this.publisher.close();
-    await this.running;
+  override async shutdown(): Promise<void> {
+    await super.shutdown();
     this.closeClient();
   }
 
-  private async loop(): Promise<void> {
-    const signal = this.stop.signal;
-    while (!signal.aborted) {
-      try {
-        await this.clock.sleep(this.intervalMs, signal);
-      } catch {
-        return; // stopped
-      }
-      await this.resolveOnce();
-    }
-  }
-
   /** One call; never rejects. */
-  private async resolveOnce(): Promise<void> {
+  protected async resolveOnce(): Promise<void> {
     if (this.isStopped()) return;
     const input: DiscoverInstancesCommandInput = {
       NamespaceName: this.namespace,
@@ -237,7 +195,7 @@ export class AwsCloudMapResolver implements Resolver {
       instances = await withDeadline(
         this.clock,
         this.timeoutMs,
-        this.stop.signal,
+        this.stopSignal,
         `DiscoverInstances for ${this.describe()}`,
         (signal) => this.discover(input, signal),
       );
@@ -281,10 +239,6 @@ export class AwsCloudMapResolver implements Resolver {
 
   private describe(): string {
     return `service "${this.serviceName}" in namespace "${this.namespace}"`;
-  }
-
-  private isStopped(): boolean {
-    return this.stop.signal.aborted;
   }
 
   private fail(cause: Error): void {
@@ -382,11 +336,4 @@ function required(value: string, where: string, what: string): string {
   const trimmed = value.trim();
   if (trimmed === '') throw new TypeError(`${where} is empty: give ${what}`);
   return trimmed;
-}
-
-function positiveMs(value: number, where: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${where}: ${value} ms is not a positive duration: give e.g. "30s"`);
-  }
-  return value;
 }

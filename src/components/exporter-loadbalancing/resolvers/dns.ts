@@ -20,16 +20,15 @@ import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../../../internal/clock.ts';
 import {
   DEFAULT_PORT,
-  EndpointPublisher,
+  PollingResolver,
   ResolverName,
   endpointWithPort,
   joinHostPort,
   parsePort,
+  positiveMs,
   splitHostPort,
   toError,
   withDeadline,
-  type EndpointsListener,
-  type Resolver,
   type ResolverCommonOptions,
 } from './resolver.ts';
 
@@ -70,19 +69,14 @@ export interface DnsResolverOptions extends ResolverCommonOptions {
 }
 
 /** Resolves a DNS name periodically into backend endpoints. */
-export class DnsResolver implements Resolver {
-  readonly name = ResolverName.DNS;
+export class DnsResolver extends PollingResolver {
   private readonly hostname: string;
   private readonly port: number;
-  private readonly intervalMs: number;
+  protected readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly lookup: DnsLookup;
   private readonly source: string;
-  private readonly clock: Clock;
-  private readonly publisher: EndpointPublisher;
-  private readonly stop = new AbortController();
-  private started = false;
-  private running: Promise<void> = Promise.resolve();
+  protected readonly clock: Clock;
 
   /**
    * @throws TypeError for an empty `hostname`, an invalid `port` or `server`, or an
@@ -90,13 +84,14 @@ export class DnsResolver implements Resolver {
    */
   constructor(options: DnsResolverOptions) {
     const where = 'dns resolver';
+    super(ResolverName.DNS, where, options);
     if (options.hostname.trim() === '') {
       throw new TypeError(`${where}: \`hostname\` is empty: give the DNS name whose A/AAAA records list the backends`);
     }
     this.hostname = options.hostname.trim();
     this.port = parsePort(options.port ?? DEFAULT_PORT, `${where}: \`port\``);
-    this.intervalMs = positiveMs(options.intervalMs ?? DEFAULT_DNS_INTERVAL_MS, `${where}: \`interval\``);
-    this.timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS, `${where}: \`timeout\``);
+    this.intervalMs = positiveMs(options.intervalMs ?? DEFAULT_DNS_INTERVAL_MS, `${where}: \`interval\``, '5s');
+    this.timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS, `${where}: \`timeout\``, '5s');
     this.clock = options.clock ?? systemClock;
     if (options.lookup !== undefined) {
       this.lookup = options.lookup;
@@ -109,56 +104,11 @@ export class DnsResolver implements Resolver {
       this.lookup = systemLookup;
       this.source = 'the system resolver';
     }
-    this.publisher = new EndpointPublisher(this.name, options);
-  }
-
-  get endpoints(): readonly string[] {
-    return this.publisher.endpoints;
-  }
-
-  onChange(listener: EndpointsListener): () => void {
-    return this.publisher.onChange(listener);
-  }
-
-  start(signal: AbortSignal): Promise<void> {
-    if (this.started) throw new TypeError('dns resolver: start() was called twice; call it once');
-    this.started = true;
-    if (signal.aborted) this.stop.abort(signal.reason);
-    else {
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.stop.abort(signal.reason);
-        },
-        { once: true },
-      );
-    }
-    const first = this.resolveOnce();
-    this.running = first.then(() => this.loop());
-    return first;
-  }
-
-  async shutdown(): Promise<void> {
-    this.stop.abort();
-    this.publisher.close();
-    await this.running;
-  }
-
-  private async loop(): Promise<void> {
-    const signal = this.stop.signal;
-    while (!signal.aborted) {
-      try {
-        await this.clock.sleep(this.intervalMs, signal);
-      } catch {
-        return; // stopped
-      }
-      await this.resolveOnce();
-    }
   }
 
   /** One lookup; never rejects. */
-  private async resolveOnce(): Promise<void> {
-    const signal = this.stop.signal;
+  protected async resolveOnce(): Promise<void> {
+    const signal = this.stopSignal;
     if (this.isStopped()) return;
     let addresses: readonly string[];
     try {
@@ -181,10 +131,6 @@ export class DnsResolver implements Resolver {
     }
     this.publisher.resolution(true);
     this.publisher.publish(addresses.map((ip) => joinHostPort(ip, this.port)));
-  }
-
-  private isStopped(): boolean {
-    return this.stop.signal.aborted;
   }
 
   private fail(cause: Error): void {
@@ -258,11 +204,4 @@ export function serverLookup(server: string, timeoutMs: number): DnsLookup {
 function isNoRecords(error: unknown): boolean {
   const code = error instanceof Error && 'code' in error ? error.code : undefined;
   return code === dnsPromises.NODATA || code === dnsPromises.NOTFOUND;
-}
-
-function positiveMs(value: number, where: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${where}: ${value} ms is not a positive duration: give e.g. "5s"`);
-  }
-  return value;
 }

@@ -52,15 +52,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../../../internal/clock.ts';
 import { backoffMs, type RetryPolicy } from '../../../transport/retry.ts';
 import {
+  BackgroundResolver,
   DEFAULT_PORT,
-  EndpointPublisher,
   ResolverName,
   joinHostPort,
   parsePort,
+  positiveMs,
   toError,
   withDeadline,
-  type EndpointsListener,
-  type Resolver,
   type ResolverCommonOptions,
 } from './resolver.ts';
 
@@ -166,8 +165,7 @@ interface EndpointView {
 type Phase = 'loading the Kubernetes configuration' | 'listing' | 'watching';
 
 /** Watches the EndpointSlices of a Kubernetes Service and publishes its ready endpoints. */
-export class K8sResolver implements Resolver {
-  readonly name = ResolverName.K8S;
+export class K8sResolver extends BackgroundResolver {
   /** The Service's name. */
   readonly serviceName: string;
   /** The Service's namespace (given, from the namespace file, or `default`). */
@@ -180,13 +178,9 @@ export class K8sResolver implements Resolver {
   private readonly policy: RetryPolicy;
   private readonly random: () => number;
   private readonly clock: Clock;
-  private readonly publisher: EndpointPublisher;
   private kubeConfig: KubeConfig | undefined;
   /** Hosts of every slice applied, by slice name. */
   private slices = new Map<string, readonly string[]>();
-  private readonly stop = new AbortController();
-  private started = false;
-  private running: Promise<void> = Promise.resolve();
 
   /**
    * Reads the namespace file when `service` names no namespace; makes no request yet.
@@ -196,7 +190,7 @@ export class K8sResolver implements Resolver {
    */
   constructor(options: K8sResolverOptions) {
     const where = 'kubernetes resolver';
-    this.publisher = new EndpointPublisher(this.name, options);
+    super(ResolverName.K8S, where, options);
     const { name, namespace } = parseService(options.service, where, () =>
       namespaceFromFile(options.namespaceFile ?? SERVICE_ACCOUNT_NAMESPACE_FILE, (error) => {
         options.onError?.(error);
@@ -209,13 +203,17 @@ export class K8sResolver implements Resolver {
       throw new TypeError(`${where}: \`ports\` is empty: list at least one port, e.g. [4317]`);
     }
     this.ports = Object.freeze([...new Set(ports.map((p, i) => parsePort(p, `${where}: \`ports\`[${i}]`)))]);
-    const timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_K8S_TIMEOUT_MS, `${where}: \`timeout\``);
+    const timeoutMs = positiveMs(options.timeoutMs ?? DEFAULT_K8S_TIMEOUT_MS, `${where}: \`timeout\``, '1s');
     this.timeoutSeconds = Math.ceil(timeoutMs / 1000);
     this.returnHostnames = options.returnHostnames ?? false;
     this.kubeConfig = options.kubeConfig;
     this.env = options.env ?? process.env;
-    const initial = positiveMs(options.backoffInitialMs ?? DEFAULT_K8S_BACKOFF_INITIAL_MS, `${where}: backoff`);
-    const max = positiveMs(options.backoffMaxMs ?? Math.max(DEFAULT_K8S_BACKOFF_MAX_MS, initial), `${where}: backoff`);
+    const initial = positiveMs(options.backoffInitialMs ?? DEFAULT_K8S_BACKOFF_INITIAL_MS, `${where}: backoff`, '1s');
+    const max = positiveMs(
+      options.backoffMaxMs ?? Math.max(DEFAULT_K8S_BACKOFF_MAX_MS, initial),
+      `${where}: backoff`,
+      '1s',
+    );
     this.policy = {
       enabled: true,
       initialIntervalMs: initial,
@@ -228,45 +226,9 @@ export class K8sResolver implements Resolver {
     this.clock = options.clock ?? systemClock;
   }
 
-  get endpoints(): readonly string[] {
-    return this.publisher.endpoints;
-  }
-
-  onChange(listener: EndpointsListener): () => void {
-    return this.publisher.onChange(listener);
-  }
-
-  /** Resolves after the first list has been answered or has failed (never rejects). */
-  start(signal: AbortSignal): Promise<void> {
-    if (this.started) throw new TypeError('kubernetes resolver: start() was called twice; call it once');
-    this.started = true;
-    if (signal.aborted) this.stop.abort(signal.reason);
-    else {
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.stop.abort(signal.reason);
-        },
-        { once: true },
-      );
-    }
-    if (this.stop.signal.aborted) return Promise.resolve();
-    const { promise: first, resolve: firstDone } = Promise.withResolvers<undefined>();
-    this.running = this.run(() => {
-      firstDone(undefined);
-    });
-    return Promise.race([first, this.running]);
-  }
-
-  async shutdown(): Promise<void> {
-    this.stop.abort();
-    this.publisher.close();
-    await this.running;
-  }
-
-  /** List, then watch, forever; never rejects. */
-  private async run(firstDone: () => void): Promise<void> {
-    const signal = this.stop.signal;
+  /** List, then watch, forever; never rejects. The first resolution is the first list. */
+  protected async run(firstDone: () => void): Promise<void> {
+    const signal = this.stopSignal;
     let resourceVersion = '';
     let attempt = 0;
     let expiredInARow = 0;
@@ -325,7 +287,7 @@ export class K8sResolver implements Resolver {
     return withDeadline(
       this.clock,
       this.timeoutSeconds * 1000,
-      this.stop.signal,
+      this.stopSignal,
       `listing the EndpointSlices of ${this.describe()}`,
       async (signal) => {
         const items: SliceView[] = [];
@@ -365,7 +327,7 @@ export class K8sResolver implements Resolver {
     return withDeadline(
       this.clock,
       this.timeoutSeconds * 1000 + WATCH_GRACE_MS,
-      this.stop.signal,
+      this.stopSignal,
       `watching the EndpointSlices of ${this.describe()}`,
       async (signal) => {
         const query = new URLSearchParams({
@@ -479,10 +441,6 @@ export class K8sResolver implements Resolver {
 
   private collectionPath(): string {
     return `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(this.namespace)}/endpointslices`;
-  }
-
-  private isStopped(): boolean {
-    return this.stop.signal.aborted;
   }
 
   private describe(): string {
@@ -751,11 +709,4 @@ function parseSlice(value: unknown): SliceView {
       };
     }),
   };
-}
-
-function positiveMs(value: number, where: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${where}: ${value} ms is not a positive duration: give e.g. "1s"`);
-  }
-  return value;
 }

@@ -225,6 +225,125 @@ export class EndpointPublisher {
   }
 }
 
+/**
+ * The lifecycle of a resolver that keeps resolving in the background (`dns`, `kubernetes`,
+ * `aws_cloud_map`), so that each of them writes only its own rules, in
+ * {@link BackgroundResolver.run}:
+ * - `start` may be called once; it ties its signal to the resolver's own stop signal and
+ *   resolves once `run` reports that the first resolution has ended (found backends, found
+ *   none or failed), or once `run` returns. For a signal already aborted, or after
+ *   `shutdown`, it resolves at once and runs nothing.
+ * - `shutdown` aborts the stop signal, forgets the listeners and waits for `run` to return.
+ * - The endpoint set and its listeners are an {@link EndpointPublisher}'s.
+ */
+export abstract class BackgroundResolver implements Resolver {
+  readonly name: ResolverName;
+  protected readonly publisher: EndpointPublisher;
+  /** How errors name the resolver, e.g. `dns resolver`. */
+  private readonly label: string;
+  private readonly stop = new AbortController();
+  private started = false;
+  private running: Promise<void> = Promise.resolve();
+
+  protected constructor(name: ResolverName, label: string, options: ResolverCommonOptions) {
+    this.name = name;
+    this.label = label;
+    this.publisher = new EndpointPublisher(name, options);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.publisher.endpoints;
+  }
+
+  onChange(listener: EndpointsListener): () => void {
+    return this.publisher.onChange(listener);
+  }
+
+  start(signal: AbortSignal): Promise<void> {
+    if (this.started) throw new TypeError(`${this.label}: start() was called twice; call it once`);
+    this.started = true;
+    if (signal.aborted) this.stop.abort(signal.reason);
+    else {
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.stop.abort(signal.reason);
+        },
+        { once: true },
+      );
+    }
+    if (this.isStopped()) return Promise.resolve();
+    const { promise: first, resolve: firstDone } = Promise.withResolvers<undefined>();
+    this.running = this.run(() => {
+      firstDone(undefined);
+    });
+    return Promise.race([first, this.running]);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stop.abort();
+    this.publisher.close();
+    await this.running;
+  }
+
+  /**
+   * Resolves until {@link BackgroundResolver.stopSignal} aborts, calling `firstDone` once
+   * the first resolution has ended (calling it again does nothing). Called once, by
+   * `start`. Must not reject: failures go to the publisher.
+   */
+  protected abstract run(firstDone: () => void): Promise<void>;
+
+  /** Aborts on `shutdown()` or when the signal given to `start` aborts. */
+  protected get stopSignal(): AbortSignal {
+    return this.stop.signal;
+  }
+
+  protected isStopped(): boolean {
+    return this.stop.signal.aborted;
+  }
+}
+
+/**
+ * A {@link BackgroundResolver} that resolves at once and then `intervalMs` after each
+ * resolution ended, so that resolutions never overlap (`dns`, `aws_cloud_map`). The
+ * first one resolves `start`.
+ */
+export abstract class PollingResolver extends BackgroundResolver {
+  /** Waits between resolutions. */
+  protected abstract readonly clock: Clock;
+  /** Time from the end of one resolution to the start of the next. */
+  protected abstract readonly intervalMs: number;
+
+  /** One resolution; must not reject, and should do nothing once stopped. */
+  protected abstract resolveOnce(): Promise<void>;
+
+  protected async run(firstDone: () => void): Promise<void> {
+    const signal = this.stopSignal;
+    await this.resolveOnce();
+    firstDone();
+    while (!signal.aborted) {
+      try {
+        await this.clock.sleep(this.intervalMs, signal);
+      } catch {
+        return; // stopped
+      }
+      await this.resolveOnce();
+    }
+  }
+}
+
+/**
+ * `value`, checked to be a positive, finite number of milliseconds.
+ *
+ * @throws TypeError naming `where`, with `example` as a duration to give instead.
+ */
+export function positiveMs(value: number, where: string, example: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${where}: ${value} ms is not a positive duration: give e.g. "${example}"`);
+  }
+  return value;
+}
+
 /** Whether two normalised endpoint lists are equal. */
 export function sameEndpoints(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((e, i) => e === b[i]);
