@@ -56,6 +56,7 @@ Options:
                          per-call: GrpcClient compresses every call (the client then
                          competes with the SUT for the CPU).
   --cpu-prof DIR         Run the Node.js SUTs with --cpu-prof, profiles written to DIR.
+  --node-options=ARGS    More Node.js options for the Node.js SUTs (e.g. --node-options=--trace-gc).
   --smoke                One short pass per SUT, no haproxy install (also BENCH_SMOKE=1).
   -h, --help             Show this help.
 `;
@@ -81,6 +82,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'client-gzip': { type: 'string', default: 'precompressed' },
     'cpu-prof': { type: 'string' },
+    'node-options': { type: 'string', default: '' },
     smoke: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
     throw new Error(`--client-gzip ${clientGzip}: precompressed or per-call`);
   }
   const cpuProf = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`];
+  const sutExecArgv = [...cpuProf, ...values['node-options'].split(/\s+/).filter((a) => a !== '')];
 
   const all: Sut[] = [
     { name: 'otel-lb', script: 'sut-otel-lb.ts', args: [], node: true, oneNodeProcess: true },
@@ -215,7 +218,7 @@ async function main(): Promise<void> {
       sut.script,
       ['--endpoints', endpoints.join(','), '--compression', compression, ...sut.args],
       sut.name,
-      sut.node ? cpuProf : [],
+      sut.node ? sutExecArgv : [],
     );
     try {
       const { port } = (await target.ready) as SutReady;
