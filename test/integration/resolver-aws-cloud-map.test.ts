@@ -16,54 +16,10 @@ import {
   AwsCloudMapResolver,
   type AwsCloudMapResolverOptions,
 } from '../../src/components/exporter-loadbalancing/resolvers/aws-cloud-map.ts';
-import type {
-  ResolverName,
-  ResolverTelemetry,
-} from '../../src/components/exporter-loadbalancing/resolvers/resolver.ts';
+import { ResolverName } from '../../src/components/exporter-loadbalancing/resolvers/resolver.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { FakeCloudMap, type FakeInstance } from '../helpers/fake-cloud-map.ts';
-
-/** Counts what the resolver reports and lets the test wait for it. */
-class Recorder implements ResolverTelemetry {
-  successes = 0;
-  failures = 0;
-  readonly changes: (readonly string[])[] = [];
-  readonly errors: Error[] = [];
-  private waiters: (() => void)[] = [];
-
-  resolution(_resolver: ResolverName, success: boolean): void {
-    if (success) this.successes++;
-    else this.failures++;
-    this.wake();
-  }
-
-  backendsChanged(): void {
-    this.wake();
-  }
-
-  readonly onChange = (endpoints: readonly string[]): void => {
-    this.changes.push(endpoints);
-    this.wake();
-  };
-
-  readonly onError = (error: Error): void => {
-    this.errors.push(error);
-    this.wake();
-  };
-
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  /** The number of resolutions (either outcome) so far. */
-  get resolutions(): number {
-    return this.successes + this.failures;
-  }
-
-  private wake(): void {
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-}
+import { recordResolver } from '../helpers/resolver-recorder.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIDFAKECLOUDMAP', secretAccessKey: 'fake-secret-key' };
 
@@ -88,23 +44,24 @@ describe('AwsCloudMapResolver through the AWS SDK against a fake Cloud Map', () 
   /** A resolver on the fake for `service` in `namespace`, on a fake clock. */
   function setup(namespace: string, service: string, options: Partial<AwsCloudMapResolverOptions> = {}) {
     const clock = new FakeClock();
-    const recorder = new Recorder();
-    const resolver = new AwsCloudMapResolver({
-      namespace,
-      serviceName: service,
-      clock,
-      clientConfig: {
-        endpoint: fake.url,
-        region: 'us-west-2',
-        credentials: CREDENTIALS,
-        disableHostPrefix: true,
-        maxAttempts: 1,
-      },
-      telemetry: recorder,
-      onError: recorder.onError,
-      ...options,
-    });
-    resolver.onChange(recorder.onChange);
+    const { resolver, recorder } = recordResolver(
+      ResolverName.AWS,
+      (recording) =>
+        new AwsCloudMapResolver({
+          namespace,
+          serviceName: service,
+          clock,
+          clientConfig: {
+            endpoint: fake.url,
+            region: 'us-west-2',
+            credentials: CREDENTIALS,
+            disableHostPrefix: true,
+            maxAttempts: 1,
+          },
+          ...recording,
+          ...options,
+        }),
+    );
     /** Moves the clock past one interval and waits for the poll it starts to be resolved. */
     const poll = async (intervalMs: number): Promise<void> => {
       const before = recorder.resolutions;

@@ -19,55 +19,9 @@ import {
   K8sResolutionError,
   K8sResolver,
 } from '../../src/components/exporter-loadbalancing/resolvers/k8s.ts';
-import type {
-  ResolverName,
-  ResolverTelemetry,
-} from '../../src/components/exporter-loadbalancing/resolvers/resolver.ts';
+import { ResolverName } from '../../src/components/exporter-loadbalancing/resolvers/resolver.ts';
 import { FakeK8sApi, type FakeEndpoint } from '../helpers/fake-k8s-api.ts';
-
-/** Counts what the resolver reports and lets the test wait for it. */
-class Recorder implements ResolverTelemetry {
-  successes = 0;
-  failures = 0;
-  updates = 0;
-  readonly changes: (readonly string[])[] = [];
-  readonly errors: Error[] = [];
-  private waiters: (() => void)[] = [];
-
-  resolution(_resolver: ResolverName, success: boolean): void {
-    if (success) this.successes++;
-    else this.failures++;
-    this.wake();
-  }
-
-  backendsChanged(): void {
-    this.updates++;
-    this.wake();
-  }
-
-  readonly onChange = (endpoints: readonly string[]): void => {
-    this.changes.push(endpoints);
-    this.wake();
-  };
-
-  readonly onError = (error: Error): void => {
-    this.errors.push(error);
-    this.wake();
-  };
-
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  async change(n: number): Promise<readonly string[]> {
-    await this.until(() => this.changes.length > n);
-    return this.changes[n] ?? [];
-  }
-
-  private wake(): void {
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-}
+import { recordResolver } from '../helpers/resolver-recorder.ts';
 
 const NAMESPACE = 'observability';
 
@@ -102,17 +56,18 @@ describe('K8sResolver against a fake API server over HTTPS', { timeout: 60_000 }
     // prepare
     put(api, 'sampling-backends-ipv4', { addresses: ['10.1.0.2'], ready: true }, { addresses: ['10.1.0.1'] });
     put(api, 'sampling-backends-ipv6', { addresses: ['fd00::a'], ready: true });
-    const recorder = new Recorder();
-    const resolver = new K8sResolver({
-      service: `sampling-backends.${NAMESPACE}`,
-      ports: ['34621'],
-      env: { KUBECONFIG: kubeconfig },
-      backoffInitialMs: 20,
-      backoffMaxMs: 100,
-      telemetry: recorder,
-      onError: recorder.onError,
-    });
-    resolver.onChange(recorder.onChange);
+    const { resolver, recorder } = recordResolver(
+      ResolverName.K8S,
+      (recording) =>
+        new K8sResolver({
+          service: `sampling-backends.${NAMESPACE}`,
+          ports: ['34621'],
+          env: { KUBECONFIG: kubeconfig },
+          backoffInitialMs: 20,
+          backoffMaxMs: 100,
+          ...recording,
+        }),
+    );
     const stop = new AbortController();
     const lists = (): number => api.requests.filter((r) => !r.isWatch && r.status === 200).length;
 

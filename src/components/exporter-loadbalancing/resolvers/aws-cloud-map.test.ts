@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import type { DiscoverInstancesCommandInput, HttpInstanceSummary } from '@aws-sdk/client-servicediscovery';
 
 import { FakeClock, settle } from '../../../../test/helpers/fake-clock.ts';
+import { recordResolver } from '../../../../test/helpers/resolver-recorder.ts';
+import { ScriptedAnswers } from '../../../../test/helpers/scripted-answers.ts';
 import {
   AWS_CLOUD_MAP_MAX_RESULTS,
   AwsCloudMapResolver,
@@ -12,29 +14,14 @@ import {
   type AwsCloudMapResolverOptions,
   type DiscoverInstances,
 } from './aws-cloud-map.ts';
-import { ResolverName, ResolverStats } from './resolver.ts';
-
-/** One scripted answer: instances, an error, or a call that never answers. */
-type Answer = readonly HttpInstanceSummary[] | Error | 'hang';
+import { ResolverName } from './resolver.ts';
 
 /** A DiscoverInstances that answers from a script, repeating the last answer when it runs out. */
-class ScriptedDiscover {
-  readonly script: Answer[];
-  readonly calls: { input: DiscoverInstancesCommandInput; signal: AbortSignal }[] = [];
-  private last: Answer = [];
-
-  constructor(...script: Answer[]) {
-    this.script = script;
-  }
-
-  readonly discover: DiscoverInstances = (input, signal) => {
-    this.calls.push({ input, signal });
-    const answer = this.script.shift() ?? this.last;
-    this.last = answer;
-    if (answer === 'hang') return new Promise(() => undefined);
-    if (answer instanceof Error) return Promise.reject(answer);
-    return Promise.resolve(answer);
-  };
+class ScriptedDiscover extends ScriptedAnswers<
+  { input: DiscoverInstancesCommandInput; signal: AbortSignal },
+  HttpInstanceSummary
+> {
+  readonly discover: DiscoverInstances = (input, signal) => this.answer({ input, signal });
 }
 
 /** An instance as Cloud Map returns it for a registration with an IPv4 address and a port. */
@@ -50,21 +37,19 @@ function instance(id: string, ipv4: string, port = '4317', extra: Record<string,
 
 function setup(discover: ScriptedDiscover, options: Partial<AwsCloudMapResolverOptions> = {}) {
   const clock = new FakeClock();
-  const stats = new ResolverStats();
-  const errors: Error[] = [];
-  const seen: (readonly string[])[] = [];
-  const resolver = new AwsCloudMapResolver({
-    namespace: 'apps.local',
-    serviceName: 'backends',
-    discover: discover.discover,
-    clock,
-    telemetry: stats,
-    onError: (e) => errors.push(e),
-    ...options,
-  });
-  resolver.onChange((endpoints) => seen.push(endpoints));
-  const counters = () => stats.snapshot(ResolverName.AWS);
-  return { clock, resolver, errors, seen, counters };
+  const { resolver, recorder } = recordResolver(
+    ResolverName.AWS,
+    (recording) =>
+      new AwsCloudMapResolver({
+        namespace: 'apps.local',
+        serviceName: 'backends',
+        discover: discover.discover,
+        clock,
+        ...recording,
+        ...options,
+      }),
+  );
+  return { clock, resolver, errors: recorder.errors, seen: recorder.changes, counters: () => recorder.counters() };
 }
 
 describe('AwsCloudMapResolver', () => {

@@ -2,48 +2,24 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { FakeClock, settle } from '../../../../test/helpers/fake-clock.ts';
+import { recordResolver } from '../../../../test/helpers/resolver-recorder.ts';
+import { ScriptedAnswers } from '../../../../test/helpers/scripted-answers.ts';
 import { DnsResolver, parseDnsServer, type DnsLookup, type DnsResolverOptions } from './dns.ts';
-import { ResolverName, ResolverStats } from './resolver.ts';
-
-/** One scripted answer: addresses, an error, or a lookup that never answers. */
-type Answer = readonly string[] | Error | 'hang';
+import { ResolverName } from './resolver.ts';
 
 /** A lookup that answers from a script, repeating the last answer when it runs out. */
-class ScriptedLookup {
-  readonly script: Answer[];
-  readonly calls: { hostname: string; signal: AbortSignal }[] = [];
-  private last: Answer = [];
-
-  constructor(...script: Answer[]) {
-    this.script = script;
-  }
-
-  readonly lookup: DnsLookup = (hostname, signal) => {
-    this.calls.push({ hostname, signal });
-    const answer = this.script.shift() ?? this.last;
-    this.last = answer;
-    if (answer === 'hang') return new Promise(() => undefined);
-    if (answer instanceof Error) return Promise.reject(answer);
-    return Promise.resolve(answer);
-  };
+class ScriptedLookup extends ScriptedAnswers<{ hostname: string; signal: AbortSignal }, string> {
+  readonly lookup: DnsLookup = (hostname, signal) => this.answer({ hostname, signal });
 }
 
 function setup(lookup: ScriptedLookup, options: Partial<DnsResolverOptions> = {}) {
   const clock = new FakeClock();
-  const stats = new ResolverStats();
-  const errors: Error[] = [];
-  const seen: (readonly string[])[] = [];
-  const resolver = new DnsResolver({
-    hostname: 'backends.example',
-    lookup: lookup.lookup,
-    clock,
-    telemetry: stats,
-    onError: (e) => errors.push(e),
-    ...options,
-  });
-  resolver.onChange((endpoints) => seen.push(endpoints));
-  const counters = () => stats.snapshot(ResolverName.DNS);
-  return { clock, resolver, errors, seen, counters };
+  const { resolver, recorder } = recordResolver(
+    ResolverName.DNS,
+    (recording) =>
+      new DnsResolver({ hostname: 'backends.example', lookup: lookup.lookup, clock, ...recording, ...options }),
+  );
+  return { clock, resolver, errors: recorder.errors, seen: recorder.changes, counters: () => recorder.counters() };
 }
 
 describe('DnsResolver', () => {

@@ -6,6 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 
 import { FakeClock } from '../../../../test/helpers/fake-clock.ts';
 import { FakeK8sApi, type FakeSlice } from '../../../../test/helpers/fake-k8s-api.ts';
+import { ResolverRecorder, recordResolver } from '../../../../test/helpers/resolver-recorder.ts';
 import {
   K8sApiError,
   K8sResolutionError,
@@ -14,58 +15,7 @@ import {
   parseService,
   type K8sResolverOptions,
 } from './k8s.ts';
-import type { ResolverName, ResolverTelemetry } from './resolver.ts';
-
-/** Counts what the resolver reports and lets a test wait for it. */
-class Recorder implements ResolverTelemetry {
-  successes = 0;
-  failures = 0;
-  updates = 0;
-  readonly changes: (readonly string[])[] = [];
-  readonly errors: Error[] = [];
-  private waiters: (() => void)[] = [];
-
-  resolution(_resolver: ResolverName, success: boolean): void {
-    if (success) this.successes++;
-    else this.failures++;
-    this.wake();
-  }
-
-  backendsChanged(): void {
-    this.updates++;
-    this.wake();
-  }
-
-  readonly onChange = (endpoints: readonly string[]): void => {
-    this.changes.push(endpoints);
-    this.wake();
-  };
-
-  readonly onError = (error: Error): void => {
-    this.errors.push(error);
-    this.wake();
-  };
-
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  /** Change event number `n` (0-based), once it has come. */
-  async change(n: number): Promise<readonly string[]> {
-    await this.until(() => this.changes.length > n);
-    return this.changes[n] ?? [];
-  }
-
-  /** Error number `n` (0-based), once it has come. */
-  async error(n: number): Promise<Error> {
-    await this.until(() => this.errors.length > n);
-    return this.errors[n] ?? new Error('unreachable');
-  }
-
-  private wake(): void {
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-}
+import { ResolverName } from './resolver.ts';
 
 const slice = (name: string, ...endpoints: FakeSlice['endpoints']): FakeSlice => ({
   name,
@@ -189,17 +139,18 @@ describe('K8sResolver against a fake API server', () => {
 
   /** A resolver on `api` for `backends.default`, with tiny real backoffs unless `defaultBackoff`. */
   function setup(options: Partial<K8sResolverOptions> = {}, defaultBackoff = false) {
-    const recorder = new Recorder();
-    const resolver = new K8sResolver({
-      service: 'backends.default',
-      kubeConfig: api.kubeConfig(),
-      timeoutMs: 60_000,
-      ...(defaultBackoff ? {} : { backoffInitialMs: 1, backoffMaxMs: 5 }),
-      telemetry: recorder,
-      onError: recorder.onError,
-      ...options,
-    });
-    resolver.onChange(recorder.onChange);
+    const { resolver, recorder } = recordResolver(
+      ResolverName.K8S,
+      (recording) =>
+        new K8sResolver({
+          service: 'backends.default',
+          kubeConfig: api.kubeConfig(),
+          timeoutMs: 60_000,
+          ...(defaultBackoff ? {} : { backoffInitialMs: 1, backoffMaxMs: 5 }),
+          ...recording,
+          ...options,
+        }),
+    );
     running.push(resolver);
     const stop = new AbortController();
     return { resolver, recorder, stop, start: () => resolver.start(stop.signal) };
@@ -581,7 +532,7 @@ describe('K8sResolver default configuration', () => {
     const file = path.join(dir, 'config');
     await writeFile(file, api.kubeConfigYaml());
     api.put(slice('backends-a', { addresses: ['10.0.0.1'] }));
-    const recorder = new Recorder();
+    const recorder = new ResolverRecorder(ResolverName.K8S);
     const resolver = new K8sResolver({
       service: 'backends.default',
       env: { KUBECONFIG: file },
@@ -598,7 +549,7 @@ describe('K8sResolver default configuration', () => {
 
   it('reports, without throwing, that there is no configuration at all, and keeps trying', async () => {
     const clock = new FakeClock();
-    const recorder = new Recorder();
+    const recorder = new ResolverRecorder(ResolverName.K8S);
     const resolver = new K8sResolver({
       service: 'backends.default',
       env: { HOME: dir },
