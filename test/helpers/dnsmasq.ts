@@ -87,8 +87,11 @@ export class Dnsmasq {
     this.child?.kill('SIGHUP');
   }
 
-  /** Stops dnsmasq, waits for it to exit, and removes its files. */
-  async stop(): Promise<void> {
+  /**
+   * Stops dnsmasq, as a DNS server that goes away, and waits for it to exit; keeps its port
+   * and records for {@link Dnsmasq.restart}. {@link Dnsmasq.setRecords} still rewrites them.
+   */
+  async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (child !== undefined && child.exitCode === null) {
@@ -96,6 +99,16 @@ export class Dnsmasq {
       child.kill('SIGTERM');
       await exited;
     }
+  }
+
+  /** Starts dnsmasq again on the same port, after {@link Dnsmasq.kill}; resolves once it has read the records. */
+  restart(): Promise<void> {
+    return this.spawnOnce();
+  }
+
+  /** Stops dnsmasq, waits for it to exit, and removes its files. */
+  async stop(): Promise<void> {
+    await this.kill();
     await rm(this.dir, { recursive: true, force: true });
   }
 
