@@ -6,7 +6,13 @@
 
 import { spawnSync } from 'node:child_process';
 
-const BENCHES = ['routing.bench.ts', 'json.bench.ts', 'hash-ring.bench.ts', 'hash-ring-quality.ts'];
+const BENCHES = [
+  'routing.bench.ts',
+  'load-balancer.bench.ts',
+  'json.bench.ts',
+  'hash-ring.bench.ts',
+  'hash-ring-quality.ts',
+];
 
 let failed = 0;
 for (const file of BENCHES) {
