@@ -4,11 +4,12 @@
  * a reload) instead of sleeping.
  */
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 
@@ -85,6 +86,41 @@ export class OtelLbProcess {
     }
     this.waiters = still;
   }
+}
+
+/** `otel-lb` with `args` in a child process on the same Node.js as the tests, every stdio a pipe. */
+export function spawnOtelLb(args: readonly string[]): ChildProcessByStdio<Writable, Readable, Readable> {
+  return spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** How a run of `otel-lb` ended, and what it printed. */
+export interface OtelLbRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `otel-lb` with `args` to its end (a one-shot command: `fmt`, `route`, `validate`),
+ * with `stdin` as its standard input. Rejects only when the process cannot be started.
+ */
+export function runOtelLb(args: readonly string[], stdin = ''): Promise<OtelLbRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawnOtelLb(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
 }
 
 /** A temporary directory with a configuration file in it; `cleanup` removes it. */

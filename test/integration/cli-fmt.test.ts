@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the real CLI in a child process on the same Node.js as the tests. */
-function otelLb(args: readonly string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+import { runOtelLb } from '../helpers/otel-lb-process.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-lb-fmt-'));
 after(() => {
@@ -55,7 +28,7 @@ describe('otel-lb fmt (process)', () => {
   it('prints the file formatted exactly as alloy fmt does', async () => {
     const file = tempFile(MESSY);
 
-    const { code, stdout, stderr } = await otelLb(['fmt', file]);
+    const { code, stdout, stderr } = await runOtelLb(['fmt', file]);
 
     assert.equal(stderr, '');
     assert.equal(code, 0);
@@ -64,15 +37,15 @@ describe('otel-lb fmt (process)', () => {
   });
 
   it('reads standard input with no file or with -', async () => {
-    const bare = await otelLb(['fmt'], MESSY);
-    const dash = await otelLb(['fmt', '-'], MESSY);
+    const bare = await runOtelLb(['fmt'], MESSY);
+    const dash = await runOtelLb(['fmt', '-'], MESSY);
 
     assert.deepEqual(bare, { code: 0, stdout: FORMATTED, stderr: '' });
     assert.deepEqual(dash, { code: 0, stdout: FORMATTED, stderr: '' });
   });
 
   it('keeps the bytes of strings, drops a BOM, and ends with one newline', async () => {
-    const { code, stdout } = await otelLb(['fmt'], '\ufeffa = "é\\t`"\nb = `x\r\ny`\n\n\n');
+    const { code, stdout } = await runOtelLb(['fmt'], '\ufeffa = "é\\t`"\nb = `x\r\ny`\n\n\n');
 
     assert.equal(code, 0);
     assert.equal(stdout, 'a = "é\\t`"\nb = `x\r\ny`\n');
@@ -81,7 +54,7 @@ describe('otel-lb fmt (process)', () => {
   it('rewrites the file with --write, printing nothing', async () => {
     const file = tempFile(MESSY);
 
-    const { code, stdout, stderr } = await otelLb(['fmt', '--write', file]);
+    const { code, stdout, stderr } = await runOtelLb(['fmt', '--write', file]);
 
     assert.deepEqual({ code, stdout, stderr }, { code: 0, stdout: '', stderr: '' });
     assert.equal(readFileSync(file, 'utf8'), FORMATTED);
@@ -91,7 +64,7 @@ describe('otel-lb fmt (process)', () => {
     const file = tempFile(FORMATTED);
     const before = statSync(file, { bigint: true });
 
-    const { code } = await otelLb(['fmt', '-w', file]);
+    const { code } = await runOtelLb(['fmt', '-w', file]);
 
     assert.equal(code, 0);
     assert.equal(statSync(file, { bigint: true }).mtimeNs, before.mtimeNs);
@@ -101,7 +74,7 @@ describe('otel-lb fmt (process)', () => {
     const broken = 'a = [\n  1\n]\nb = {x: 1}\nc = 1; d = 2\n';
     const file = tempFile(broken);
 
-    const { code, stdout, stderr } = await otelLb(['fmt', '--write', file]);
+    const { code, stdout, stderr } = await runOtelLb(['fmt', '--write', file]);
 
     assert.equal(code, 1);
     assert.equal(stdout, '');
@@ -121,7 +94,7 @@ describe('otel-lb fmt (process)', () => {
   });
 
   it('names standard input <stdin> in diagnostics', async () => {
-    const { code, stderr } = await otelLb(['fmt'], 'a = 1 2\n');
+    const { code, stderr } = await runOtelLb(['fmt'], 'a = 1 2\n');
 
     assert.equal(code, 1);
     assert.equal(stderr, '<stdin>:1:7: expected TERMINATOR, got NUMBER\nError: encountered errors during formatting\n');
@@ -131,8 +104,8 @@ describe('otel-lb fmt (process)', () => {
     const formatted = tempFile(FORMATTED);
     const messy = tempFile(MESSY);
 
-    const ok = await otelLb(['fmt', '--test', formatted]);
-    const notOk = await otelLb(['fmt', '-t', messy]);
+    const ok = await runOtelLb(['fmt', '--test', formatted]);
+    const notOk = await runOtelLb(['fmt', '-t', messy]);
 
     assert.deepEqual(ok, { code: 0, stdout: '', stderr: '' });
     assert.deepEqual(notOk, { code: 1, stdout: '', stderr: `Error: file ${messy} is not formatted correctly\n` });
@@ -141,7 +114,7 @@ describe('otel-lb fmt (process)', () => {
   it('names a missing file and exits 1', async () => {
     const missing = path.join(dir, 'missing.alloy');
 
-    const { code, stdout, stderr } = await otelLb(['fmt', missing]);
+    const { code, stdout, stderr } = await runOtelLb(['fmt', missing]);
 
     assert.equal(code, 1);
     assert.equal(stdout, '');
@@ -149,7 +122,7 @@ describe('otel-lb fmt (process)', () => {
   });
 
   it('refuses a directory', async () => {
-    const { code, stderr } = await otelLb(['fmt', dir]);
+    const { code, stderr } = await runOtelLb(['fmt', dir]);
 
     assert.equal(code, 1);
     assert.match(stderr, /cannot format a directory/);
@@ -164,7 +137,7 @@ describe('otel-lb fmt (process)', () => {
   ];
   for (const [name, args, message] of usageErrors) {
     it(`exits 2 for bad usage: ${name}`, async () => {
-      const { code, stdout, stderr } = await otelLb(args);
+      const { code, stdout, stderr } = await runOtelLb(args);
 
       assert.equal(code, 2);
       assert.equal(stdout, '');
@@ -174,9 +147,9 @@ describe('otel-lb fmt (process)', () => {
   }
 
   it('explains itself with --help and in the command list', async () => {
-    const help = await otelLb(['fmt', '--help']);
-    const viaHelp = await otelLb(['help', 'fmt']);
-    const main = await otelLb(['--help']);
+    const help = await runOtelLb(['fmt', '--help']);
+    const viaHelp = await runOtelLb(['help', 'fmt']);
+    const main = await runOtelLb(['--help']);
 
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: otel-lb fmt \[--write \| --test\] \[FILE\]/);

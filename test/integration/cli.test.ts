@@ -1,28 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-/** Runs the real CLI in a child process on the same Node.js as the tests. */
-function runOtelLb(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+import { runOtelLb, spawnOtelLb } from '../helpers/otel-lb-process.ts';
 
 describe('otel-lb process', () => {
   it('routes 100,000 trace IDs from standard input, one line each, in order', async () => {
@@ -43,9 +22,7 @@ describe('otel-lb process', () => {
   });
 
   it('stops quietly with exit code 0 when its reader goes away (| head)', async () => {
-    const child = spawn(process.execPath, [MAIN, 'route', '--endpoints', 'a:4317,b:4317'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnOtelLb(['route', '--endpoints', 'a:4317,b:4317']);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (c: string) => {
       stderr += c;
@@ -68,9 +45,7 @@ describe('otel-lb process', () => {
   });
 
   it('stops reading standard input on Ctrl-C, exiting 130', async () => {
-    const child = spawn(process.execPath, [MAIN, 'route', '--endpoints', 'a:4317'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnOtelLb(['route', '--endpoints', 'a:4317']);
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       stdout += c;
