@@ -6,9 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type http2 from 'node:http2';
 import { afterEach, describe, it } from 'node:test';
 
 import { ErrorCode } from '../../src/errors.ts';
@@ -20,6 +18,7 @@ import { GrpcClient, type GrpcClientOptions } from '../../src/transport/grpc-cli
 import { GrpcError } from '../../src/transport/grpc-protocol.ts';
 import { GrpcStatus } from '../../src/transport/grpc-status.ts';
 import { loadClientTls } from '../../src/transport/tls.ts';
+import { startGrpcOkServer } from '../helpers/grpc-ok-server.ts';
 import { buildTracesRequest } from '../helpers/otlp-builders.ts';
 import { fixturePath, fixturePem } from '../helpers/tls-fixtures.ts';
 
@@ -33,25 +32,12 @@ afterEach(async () => {
 /** An HTTP/2 gRPC server (cleartext or TLS) that answers OK and records each call's headers. */
 async function recordingServer(secure = false): Promise<{ port: number; headers: http2.IncomingHttpHeaders[] }> {
   const headers: http2.IncomingHttpHeaders[] = [];
-  const server = secure
-    ? http2.createSecureServer({ cert: fixturePem('server.crt'), key: fixturePem('server.key') })
-    : http2.createServer();
-  server.on('stream', (stream, requestHeaders) => {
-    headers.push(requestHeaders);
-    stream.resume();
-    stream.on('end', () => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true });
-    });
+  const server = await startGrpcOkServer({
+    ...(secure ? { tls: { cert: fixturePem('server.crt'), key: fixturePem('server.key') } } : {}),
+    onStream: (_stream, requestHeaders) => headers.push(requestHeaders),
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(
-    () =>
-      new Promise((resolve) => {
-        server.close(resolve);
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, headers };
+  cleanups.push(() => server.close());
+  return { port: server.port, headers };
 }
 
 function client(port: number, options: Partial<GrpcClientOptions>): GrpcClient {

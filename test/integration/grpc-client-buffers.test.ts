@@ -5,14 +5,12 @@
  */
 
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 
 import { Signal } from '../../src/otlp/signal.ts';
 import { EXPORT_OK } from '../../src/transport/export-result.ts';
 import { GrpcClient, type GrpcClientOptions } from '../../src/transport/grpc-client.ts';
+import { startGrpcOkServer } from '../helpers/grpc-ok-server.ts';
 
 const MiB = 1024 * 1024;
 
@@ -24,24 +22,12 @@ afterEach(async () => {
 /** The stream window a client grants, as the server sees it in the client's SETTINGS. */
 async function grantedWindow(options: Partial<GrpcClientOptions>): Promise<number | undefined> {
   const windows: (number | undefined)[] = [];
-  const server = http2.createServer();
-  server.on('stream', (stream) => {
-    windows.push(stream.session?.remoteSettings.initialWindowSize);
-    stream.resume();
-    stream.on('end', () => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true });
-    });
+  const server = await startGrpcOkServer({
+    onStream: (stream) => windows.push(stream.session?.remoteSettings.initialWindowSize),
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(
-    () =>
-      new Promise((resolve) => {
-        server.close(resolve);
-      }),
-  );
+  cleanups.push(() => server.close());
   const client = new GrpcClient({
-    endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `127.0.0.1:${server.port}`,
     proxyEnvironment: {},
     ...options,
   });

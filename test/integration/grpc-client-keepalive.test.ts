@@ -9,16 +9,14 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 
-import { ErrorCode } from '../../src/errors.ts';
 import type { Batch } from '../../src/otlp/batch.ts';
 import { Signal } from '../../src/otlp/signal.ts';
 import { EXPORT_OK, type ExportResult } from '../../src/transport/export-result.ts';
 import { GrpcClient, type GrpcClientOptions } from '../../src/transport/grpc-client.ts';
-import { GrpcError } from '../../src/transport/grpc-protocol.ts';
 import { GrpcServer } from '../../src/transport/grpc-server.ts';
-import { GrpcStatus } from '../../src/transport/grpc-status.ts';
 import { TransportErrorCode } from '../../src/transport/transport-error.ts';
 import { RecordingConsumer } from '../helpers/batch-consumers.ts';
+import { expectUnavailable } from '../helpers/export-assertions.ts';
 import { buildTracesRequest } from '../helpers/otlp-builders.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
 
@@ -51,22 +49,8 @@ function client(port: number, options: Partial<GrpcClientOptions> = {}): GrpcCli
   return created;
 }
 
-/** The code of the innermost error that has one. */
-function rootCode(error: unknown): string | undefined {
-  let code: string | undefined;
-  for (let current = error; current instanceof Error; current = current.cause) {
-    const own = (current as { code?: unknown }).code;
-    if (typeof own === 'string') code = own;
-  }
-  return code;
-}
-
 function expectKeepaliveFailure(result: ExportResult): void {
-  assert.ok(result.kind === 'retryable', result.kind === 'ok' ? 'the export succeeded' : result.error.message);
-  assert.ok(result.error instanceof GrpcError);
-  assert.equal(result.error.code, ErrorCode.GRPC_UNAVAILABLE, result.error.message);
-  assert.equal(result.error.grpcStatus, GrpcStatus.UNAVAILABLE);
-  assert.equal(rootCode(result.error), TransportErrorCode.KEEPALIVE_TIMEOUT, result.error.message);
+  expectUnavailable(result, TransportErrorCode.KEEPALIVE_TIMEOUT);
 }
 
 describe('gRPC client keepalive', () => {

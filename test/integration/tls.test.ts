@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFileSync } from 'node:fs';
-import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
@@ -16,14 +15,11 @@ import { afterEach, describe, it } from 'node:test';
 
 import * as grpc from '@grpc/grpc-js';
 
-import { ErrorCode } from '../../src/errors.ts';
 import type { Batch } from '../../src/otlp/batch.ts';
 import { Signal } from '../../src/otlp/signal.ts';
-import { EXPORT_OK, type ExportResult } from '../../src/transport/export-result.ts';
+import { EXPORT_OK } from '../../src/transport/export-result.ts';
 import { GrpcClient, type GrpcClientOptions } from '../../src/transport/grpc-client.ts';
-import { GrpcError } from '../../src/transport/grpc-protocol.ts';
 import { GrpcServer } from '../../src/transport/grpc-server.ts';
-import { GrpcStatus } from '../../src/transport/grpc-status.ts';
 import { OtlpHttpServer } from '../../src/transport/http-server.ts';
 import {
   loadClientTls,
@@ -35,6 +31,8 @@ import {
 } from '../../src/transport/tls.ts';
 import { TransportErrorCode } from '../../src/transport/transport-error.ts';
 import { RecordingConsumer } from '../helpers/batch-consumers.ts';
+import { expectUnavailable } from '../helpers/export-assertions.ts';
+import { startGrpcOkServer } from '../helpers/grpc-ok-server.ts';
 import { buildTracesRequest } from '../helpers/otlp-builders.ts';
 import { fixturePath, fixturePem, ScratchDir, type TlsFixture } from '../helpers/tls-fixtures.ts';
 
@@ -92,27 +90,6 @@ function client(port: number, options: Partial<GrpcClientOptions> = {}): GrpcCli
   const created = new GrpcClient({ endpoint: `127.0.0.1:${port}`, proxyEnvironment: {}, ...options });
   cleanups.push(() => created.close());
   return created;
-}
-
-/** Asserts a retryable UNAVAILABLE whose cause has `code` (Node's or OpenSSL's). */
-function expectUnavailable(result: ExportResult, causeCode?: string): GrpcError {
-  assert.ok(result.kind === 'retryable', result.kind === 'ok' ? 'the export succeeded' : result.error.message);
-  const error = result.error;
-  assert.ok(error instanceof GrpcError, String(error));
-  assert.equal(error.code, ErrorCode.GRPC_UNAVAILABLE, error.message);
-  assert.equal(error.grpcStatus, GrpcStatus.UNAVAILABLE);
-  if (causeCode !== undefined) assert.equal(rootCode(error), causeCode, error.message);
-  return error;
-}
-
-/** The code of the innermost error that has one. */
-function rootCode(error: unknown): string | undefined {
-  let code: string | undefined;
-  for (let current = error; current instanceof Error; current = current.cause) {
-    const own = (current as { code?: unknown }).code;
-    if (typeof own === 'string') code = own;
-  }
-  return code;
 }
 
 function fingerprint(name: TlsFixture): string {
@@ -445,20 +422,14 @@ describe('TLS: reload_interval', () => {
     const certFile = dir.put('client.crt', 'client.crt');
     const keyFile = dir.put('client.key', 'client.key');
     const seen: string[] = [];
-    const server = http2.createSecureServer({ ...serverTls(MTLS_SERVER).serverOptions, allowHTTP1: false });
-    server.on('secureConnection', (socket: tls.TLSSocket) => {
-      seen.push(socket.getPeerX509Certificate()?.fingerprint256 ?? '');
+    const server = await startGrpcOkServer({
+      tls: { ...serverTls(MTLS_SERVER).serverOptions, allowHTTP1: false },
+      onSecureConnection: (socket) => {
+        seen.push(socket.getPeerX509Certificate()?.fingerprint256 ?? '');
+      },
     });
-    server.on('stream', (stream) => {
-      stream.resume();
-      stream.on('end', () => {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true });
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-    const { port } = server.address() as AddressInfo;
+    cleanups.push(() => server.close());
+    const { port } = server;
     let reloaded: () => void = () => undefined;
     const reload = new Promise<void>((resolve) => {
       reloaded = resolve;
