@@ -89,6 +89,12 @@ export interface GrpcServerOptions {
    */
   readonly tls?: GrpcServerTlsOptions | ServerTls | undefined;
   /**
+   * Checks each call's metadata before its message is read (a receiver's `auth`): resolves
+   * `undefined` to let the call in, or why not, answered as `UNAUTHENTICATED`. Absent: every
+   * call is let in.
+   */
+  readonly authenticate?: ((headers: Readonly<http2.IncomingHttpHeaders>) => Promise<string | undefined>) | undefined;
+  /**
    * Called with problems that no client hears about: connection-level errors, a consumer
    * that broke its contract and threw. Log them; the server carries on.
    */
@@ -393,8 +399,28 @@ export class GrpcServer {
         return;
       }
     }
-    const call = new ServerCall(this, stream, route.signal, route.consumer, compression, timeoutMs);
-    this.calls.add(call);
+    const authenticate = this.options.authenticate;
+    if (authenticate === undefined) {
+      this.calls.add(new ServerCall(this, stream, route.signal, route.consumer, compression, timeoutMs));
+      return;
+    }
+    const consumer = route.consumer;
+    // The message waits in the stream (nothing reads it) until the metadata is checked.
+    authenticate(headers).then(
+      (problem) => {
+        if (stream.destroyed || stream.closed) return;
+        if (problem !== undefined) {
+          respondStatus(stream, GrpcStatus.UNAUTHENTICATED, problem);
+          return;
+        }
+        this.calls.add(new ServerCall(this, stream, route.signal, consumer, compression, timeoutMs));
+      },
+      (error: unknown) => {
+        this.report(error instanceof Error ? error : new Error(String(error)));
+        if (!stream.destroyed)
+          respondStatus(stream, GrpcStatus.UNAUTHENTICATED, 'the credentials could not be checked');
+      },
+    );
   }
 
   /** @internal Called by a call once it has answered or its stream is gone. */

@@ -133,6 +133,11 @@ export interface OtlpHttpServerOptions {
   /** Serve HTTPS with these certificates (reloads reach the server; its owner closes it). Absent: plain HTTP. */
   readonly tls?: ServerTls | undefined;
   /**
+   * Checks each request's headers before its body is read (a receiver's `auth`): resolves
+   * `undefined` to let it in, or why not, answered as 401. Absent: every request is let in.
+   */
+  readonly authenticate?: ((headers: Readonly<http.IncomingHttpHeaders>) => Promise<string | undefined>) | undefined;
+  /**
    * Failures no client can be told about: a consumer that rejects instead of resolving (the
    * client gets a 500). Called synchronously; must not throw. Default: ignored.
    */
@@ -164,6 +169,8 @@ export class OtlpHttpServer {
   private readonly routes: ReadonlyMap<string, Route>;
   private readonly clock: Clock;
   private readonly onError: (error: Error) => void;
+  private readonly authenticate:
+    ((headers: Readonly<http.IncomingHttpHeaders>) => Promise<string | undefined>) | undefined;
   private readonly tls: ServerTls | undefined;
   private readonly inFlight = new Set<InFlight>();
   private server: http.Server | https.Server | undefined;
@@ -181,6 +188,7 @@ export class OtlpHttpServer {
     this.maxBodyBytes = maxBodyBytes;
     this.clock = options.clock ?? systemClock;
     this.onError = options.onError ?? ((): void => undefined);
+    this.authenticate = options.authenticate;
     this.tls = options.tls;
     const routes = new Map<string, Route>();
     for (const signal of Object.values(Signal)) {
@@ -347,6 +355,20 @@ export class OtlpHttpServer {
         `${request.method ?? '?'} is not allowed on ${path}; OTLP/HTTP uses POST`,
       );
       return;
+    }
+    const authenticate = this.authenticate;
+    if (authenticate !== undefined) {
+      let problem: string | undefined;
+      try {
+        problem = await authenticate(request.headers);
+      } catch (error) {
+        this.onError(error instanceof Error ? error : new Error(String(error)));
+        problem = 'the credentials could not be checked';
+      }
+      if (problem !== undefined) {
+        this.refuse(request, response, 401, format, GrpcStatus.UNAUTHENTICATED, problem);
+        return;
+      }
     }
     if (format === undefined) {
       const given = request.headers['content-type'] ?? '(none)';

@@ -134,6 +134,18 @@ function receiverIssues(v: {
       });
     }
   }
+  for (const [key, server] of [
+    ['grpc', v.grpc],
+    ['http', v.http],
+  ] as const) {
+    const handler = server?.auth;
+    if (handler !== undefined && handler.server === undefined) {
+      issues.push({
+        field: key,
+        message: `${key}: auth: ${handler.componentId} cannot check incoming requests (it has no server side); use otelcol.auth.basic or otelcol.auth.bearer`,
+      });
+    }
+  }
   return issues;
 }
 

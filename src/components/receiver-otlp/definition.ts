@@ -22,6 +22,7 @@ import type { BatchConsumer, ConsumeContext } from '../../transport/consumer.ts'
 import type { ExportResult } from '../../transport/export-result.ts';
 import { GrpcServer } from '../../transport/grpc-server.ts';
 import { OtlpHttpServer } from '../../transport/http-server.ts';
+import type { AuthHandler, RequestHeaders } from '../config/auth.ts';
 import { outputConsumers } from '../config/output.ts';
 import { serverTlsSettings, type ServerTlsArguments } from '../config/tls.ts';
 import { loadServerTls, type ServerTls } from '../../transport/tls.ts';
@@ -87,6 +88,12 @@ function loadTlsFor(tls: ServerTlsArguments, context: ComponentContext): ServerT
 }
 
 type Server = GrpcServer | OtlpHttpServer;
+
+/** A receiver's `auth`: the handler's server side, read per request (it may change on a reload). */
+function serverAuthenticate(handler: AuthHandler): (headers: RequestHeaders) => Promise<string | undefined> {
+  return (headers) =>
+    handler.server?.authenticate(headers) ?? Promise.resolve(`${handler.componentId} cannot check incoming requests`);
+}
 
 class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
   readonly exports = {};
@@ -188,6 +195,7 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       ...(maxRecv === undefined || maxRecv === 0 ? {} : { maxRecvMsgSizeBytes: maxRecv }),
       ...(args.maxConcurrentStreams > 0 ? { maxConcurrentStreams: args.maxConcurrentStreams } : {}),
       ...(tls === undefined ? {} : { tls }),
+      ...(args.auth === undefined ? {} : { authenticate: serverAuthenticate(args.auth) }),
       onError: (error) => {
         this.context.logger.warn('gRPC server error', { err: error });
       },
@@ -210,6 +218,8 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       paths: { traces: args.tracesUrlPath, logs: args.logsUrlPath, metrics: args.metricsUrlPath },
       ...(maxBody === undefined || maxBody === 0 ? {} : { maxRequestBodyBytes: maxBody }),
       clock: this.context.clock,
+      ...(tls === undefined ? {} : { tls }),
+      ...(args.auth === undefined ? {} : { authenticate: serverAuthenticate(args.auth) }),
       onError: (error) => {
         this.context.logger.warn('HTTP server error', { err: error });
       },
