@@ -6,6 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
+import https from 'node:https';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 
@@ -15,8 +16,10 @@ import { receiverOtlpDefinition } from '../../src/components/receiver-otlp/defin
 import { GrpcClient } from '../../src/transport/grpc-client.ts';
 import { GrpcError } from '../../src/transport/grpc-protocol.ts';
 import { GrpcStatus } from '../../src/transport/grpc-status.ts';
+import { loadClientTls } from '../../src/transport/tls.ts';
 import { expectErrors, recordingOutput, startComponent } from '../helpers/component-harness.ts';
 import { buildTracesRequest } from '../helpers/otlp-builders.ts';
+import { fixturePath, fixturePem } from '../helpers/tls-fixtures.ts';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -106,5 +109,70 @@ describe('otelcol.receiver.otlp auth', () => {
     );
 
     assert.match(errors.map((e) => e.message).join('\n'), /otelcol\.auth\.headers\.h cannot check incoming requests/);
+  });
+});
+
+describe('otelcol.receiver.otlp tls', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('serves OTLP/gRPC and OTLP/HTTP over TLS with the tls block of each server', async () => {
+    const sink = recordingOutput('otelcol.exporter.debug.sink');
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const tls = `tls {
+          cert_file = "${fixturePath('server.crt')}"
+          key_file  = "${fixturePath('server.key')}"
+        }`;
+    const receiver = await startComponent(
+      receiverOtlpDefinition,
+      `grpc {
+        endpoint = "127.0.0.1:${grpcPort}"
+        ${tls}
+      }
+      http {
+        endpoint = "127.0.0.1:${httpPort}"
+        ${tls}
+      }
+      output {
+        traces = [otelcol.exporter.debug.sink.input]
+      }`,
+      { exports: { 'otelcol.exporter.debug.sink': sink.exports } },
+    );
+    cleanups.push(() => receiver.stop());
+    const bytes = buildTracesRequest({ traces: 2, spansPerTrace: 2 });
+    const clientTls = loadClientTls({ caFile: fixturePath('ca.crt'), serverName: 'localhost' });
+    const grpc = new GrpcClient({
+      endpoint: `127.0.0.1:${grpcPort}`,
+      compression: 'none',
+      ...(clientTls === undefined ? {} : { tls: clientTls }),
+    });
+    cleanups.push(() => grpc.close());
+
+    const overGrpc = await grpc.export({ signal: 'traces', bytes, items: 4 });
+    const overHttp = await new Promise<number | undefined>((resolve, reject) => {
+      const request = https.request(
+        {
+          host: '127.0.0.1',
+          port: httpPort,
+          path: '/v1/traces',
+          method: 'POST',
+          ca: fixturePem('ca.crt'),
+          servername: 'localhost',
+          headers: { 'content-type': 'application/x-protobuf' },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        },
+      );
+      request.on('error', reject);
+      request.end(bytes);
+    });
+
+    assert.equal(overGrpc.kind, 'ok');
+    assert.equal(overHttp, 200);
+    assert.equal(sink.recorder.calls.length, 2);
   });
 });
