@@ -72,6 +72,22 @@ export type GrpcServerTlsOptions = Pick<
   'key' | 'cert' | 'ca' | 'pfx' | 'passphrase' | 'requestCert' | 'rejectUnauthorized' | 'minVersion' | 'SNICallback'
 >;
 
+/**
+ * The receiver's `keepalive > server_parameters`, as grpc-go applies them: each connection
+ * is closed after `maxConnectionIdleMs` without calls and after `maxConnectionAgeMs` in all
+ * (a GOAWAY first, then `maxConnectionAgeGraceMs` for its calls to finish); when a connection
+ * has been quiet for `timeMs` the server PINGs it and closes it if no answer comes within
+ * `timeoutMs`. Unset fields are off (`timeoutMs` defaults to 20 s, as grpc-go).
+ * `maxConnectionAgeMs` is what spreads long-lived client connections over new replicas.
+ */
+export interface GrpcServerKeepalive {
+  readonly maxConnectionIdleMs?: number | undefined;
+  readonly maxConnectionAgeMs?: number | undefined;
+  readonly maxConnectionAgeGraceMs?: number | undefined;
+  readonly timeMs?: number | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
 /** Options of {@link GrpcServer}. */
 export interface GrpcServerOptions {
   /** Address to listen on, e.g. `0.0.0.0`, `::` or `127.0.0.1`. */
@@ -88,6 +104,8 @@ export interface GrpcServerOptions {
    * server; its owner closes it) or Node TLS options as they are.
    */
   readonly tls?: GrpcServerTlsOptions | ServerTls | undefined;
+  /** Connection lifetimes and server PINGs (the receiver's `keepalive > server_parameters`). */
+  readonly keepalive?: GrpcServerKeepalive | undefined;
   /**
    * Checks each call's metadata before its message is read (a receiver's `auth`): resolves
    * `undefined` to let the call in, or why not, answered as `UNAUTHENTICATED`. Absent: every
@@ -331,6 +349,77 @@ export class GrpcServer {
       this.report(error as Error);
     }
     if (this.closing !== undefined) session.close();
+    const keepalive = this.options.keepalive;
+    if (keepalive !== undefined) this.applyKeepalive(session, keepalive);
+  }
+
+  /** Timers of one connection's keepalive rules; all unref'd and cleared when it closes. */
+  private applyKeepalive(session: http2.ServerHttp2Session, k: GrpcServerKeepalive): void {
+    const timers: NodeJS.Timeout[] = [];
+    const later = (ms: number, run: () => void): void => {
+      const t = setTimeout(run, ms);
+      t.unref();
+      timers.push(t);
+    };
+    session.once('close', () => {
+      for (const t of timers) clearTimeout(t);
+    });
+    const age = k.maxConnectionAgeMs;
+    if (age !== undefined && age > 0) {
+      later(age, () => {
+        session.close();
+        const grace = k.maxConnectionAgeGraceMs;
+        if (grace !== undefined && grace > 0)
+          later(grace, () => {
+            session.destroy();
+          });
+      });
+    }
+    const idle = k.maxConnectionIdleMs;
+    const time = k.timeMs;
+    if ((idle === undefined || idle <= 0) && (time === undefined || time <= 0)) return;
+    // One periodic check: idle = no call open and none for `idle`; quiet = nothing for `time`.
+    let lastActive = Date.now();
+    let pinging = false;
+    let open = 0;
+    session.on('stream', (stream: http2.ServerHttp2Stream) => {
+      lastActive = Date.now();
+      open++;
+      stream.once('close', () => {
+        open--;
+        lastActive = Date.now();
+      });
+    });
+    const period = Math.max(10, Math.min(idle ?? Infinity, time ?? Infinity) / 4);
+    const tick = setInterval(() => {
+      if (session.destroyed || session.closed) return;
+      const quiet = Date.now() - lastActive;
+      if (idle !== undefined && idle > 0 && open === 0 && quiet >= idle) {
+        session.close();
+        return;
+      }
+      if (time !== undefined && time > 0 && quiet >= time && !pinging) {
+        pinging = true;
+        const timeout = k.timeoutMs ?? 20_000;
+        const deadline = setTimeout(() => {
+          session.destroy();
+        }, timeout);
+        deadline.unref();
+        const sent = session.ping((error) => {
+          clearTimeout(deadline);
+          pinging = false;
+          if (error === null) lastActive = Date.now();
+        });
+        if (!sent) {
+          clearTimeout(deadline);
+          pinging = false;
+        }
+      }
+    }, period);
+    tick.unref();
+    session.once('close', () => {
+      clearInterval(tick);
+    });
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {

@@ -196,6 +196,7 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       ...(args.maxConcurrentStreams > 0 ? { maxConcurrentStreams: args.maxConcurrentStreams } : {}),
       ...(tls === undefined ? {} : { tls }),
       ...(args.auth === undefined ? {} : { authenticate: serverAuthenticate(args.auth) }),
+      ...(args.keepalive?.serverParameters === undefined ? {} : { keepalive: args.keepalive.serverParameters }),
       onError: (error) => {
         this.context.logger.warn('gRPC server error', { err: error });
       },
