@@ -5,6 +5,8 @@
  * `RoundTripper`). Defined here, by its callers (STYLE.md §5).
  */
 
+import type { RequestMetadata } from '../otlp/batch.ts';
+
 /**
  * Credentials added to every request. `headers` is called once per request, just before it
  * is sent, so that a handler can refresh a token; it may answer synchronously (no await is
@@ -17,7 +19,8 @@
  * Implementations must be safe to call concurrently.
  */
 export interface ClientAuth {
-  headers(): Promise<Readonly<Record<string, string>>> | Readonly<Record<string, string>>;
+  /** `metadata`: the request's, when the receiver kept it (for headers copied from the request). */
+  headers(metadata?: RequestMetadata): Promise<Readonly<Record<string, string>>> | Readonly<Record<string, string>>;
   /**
    * Whether the credentials may only travel over TLS, as gRPC asks of basic and bearer
    * auth (`RequireTransportSecurity`): a gRPC client on a plaintext connection then fails

@@ -492,7 +492,7 @@ export class GrpcClient implements OtlpClient {
     }
     let headers: Readonly<Record<string, string>>;
     try {
-      const answer = auth.headers();
+      const answer = auth.headers(batch.metadata);
       headers = isPromiseLike(answer) ? await answer : answer;
     } catch (error) {
       return {

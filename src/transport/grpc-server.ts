@@ -37,7 +37,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
 import { ErrorCode } from '../errors.ts';
-import type { Batch } from '../otlp/batch.ts';
+import { metadataFromHeaders, type Batch, type RequestMetadata } from '../otlp/batch.ts';
 import { Signal } from '../otlp/signal.ts';
 import { decompress, type Compression } from './compression.ts';
 import type { BatchConsumer, ConsumeContext } from './consumer.ts';
@@ -104,6 +104,8 @@ export interface GrpcServerOptions {
    * server; its owner closes it) or Node TLS options as they are.
    */
   readonly tls?: GrpcServerTlsOptions | ServerTls | undefined;
+  /** Keep each call's metadata with its batch (`include_metadata`). Default false. */
+  readonly includeMetadata?: boolean | undefined;
   /** Connection lifetimes and server PINGs (the receiver's `keepalive > server_parameters`). */
   readonly keepalive?: GrpcServerKeepalive | undefined;
   /**
@@ -488,9 +490,10 @@ export class GrpcServer {
         return;
       }
     }
+    const metadata = this.options.includeMetadata === true ? metadataFromHeaders(headers) : undefined;
     const authenticate = this.options.authenticate;
     if (authenticate === undefined) {
-      this.calls.add(new ServerCall(this, stream, route.signal, route.consumer, compression, timeoutMs));
+      this.calls.add(new ServerCall(this, stream, route.signal, route.consumer, compression, timeoutMs, metadata));
       return;
     }
     const consumer = route.consumer;
@@ -502,7 +505,7 @@ export class GrpcServer {
           respondStatus(stream, GrpcStatus.UNAUTHENTICATED, problem);
           return;
         }
-        this.calls.add(new ServerCall(this, stream, route.signal, consumer, compression, timeoutMs));
+        this.calls.add(new ServerCall(this, stream, route.signal, consumer, compression, timeoutMs, metadata));
       },
       (error: unknown) => {
         this.report(error instanceof Error ? error : new Error(String(error)));
@@ -525,6 +528,7 @@ export class GrpcServer {
 
 /** One unary call from its headers to its status. */
 class ServerCall {
+  private readonly metadata: RequestMetadata | undefined;
   private readonly server: GrpcServer;
   private readonly stream: http2.ServerHttp2Stream;
   private readonly signal: Signal;
@@ -548,7 +552,9 @@ class ServerCall {
     consumer: BatchConsumer,
     compression: Compression,
     timeoutMs: number | undefined,
+    metadata?: RequestMetadata,
   ) {
+    this.metadata = metadata;
     this.server = server;
     this.stream = stream;
     this.signal = signal;
@@ -651,7 +657,10 @@ class ServerCall {
       }
       bytes = decoded.bytes;
     }
-    const batch: Batch = { signal: this.signal, bytes, items: -1 };
+    const batch: Batch =
+      this.metadata === undefined
+        ? { signal: this.signal, bytes, items: -1 }
+        : { signal: this.signal, bytes, items: -1, metadata: this.metadata };
     this.controller = new AbortController();
     const context: ConsumeContext =
       this.deadline === undefined

@@ -266,7 +266,7 @@ export class OtlpHttpClient implements OtlpClient {
       let headers: Record<string, string> = this.headers;
       if (this.auth !== undefined) {
         try {
-          const answer = this.auth.headers();
+          const answer = this.auth.headers(batch.metadata);
           const credentials = isPromiseLike(answer) ? await answer : answer;
           headers = { ...this.headers };
           for (const [name, value] of Object.entries(credentials)) headers[name.toLowerCase()] = value;

@@ -64,7 +64,7 @@ import type { TLSSocket } from 'node:tls';
 
 import { ErrorCode, OtelLbError } from '../errors.ts';
 import { systemClock, type Clock } from '../internal/clock.ts';
-import type { Batch } from '../otlp/batch.ts';
+import { metadataFromHeaders, type Batch } from '../otlp/batch.ts';
 import { otlpJsonToProtobuf } from '../otlp/json.ts';
 import { Signal } from '../otlp/signal.ts';
 import { writeVarint } from '../otlp/wire.ts';
@@ -132,6 +132,8 @@ export interface OtlpHttpServerOptions {
   readonly clock?: Clock;
   /** Serve HTTPS with these certificates (reloads reach the server; its owner closes it). Absent: plain HTTP. */
   readonly tls?: ServerTls | undefined;
+  /** Keep each request's headers with its batch (`include_metadata`). Default false. */
+  readonly includeMetadata?: boolean | undefined;
   /**
    * Checks each request's headers before its body is read (a receiver's `auth`): resolves
    * `undefined` to let it in, or why not, answered as 401. Absent: every request is let in.
@@ -169,6 +171,7 @@ export class OtlpHttpServer {
   private readonly routes: ReadonlyMap<string, Route>;
   private readonly clock: Clock;
   private readonly onError: (error: Error) => void;
+  private readonly includeMetadata: boolean;
   private readonly authenticate:
     ((headers: Readonly<http.IncomingHttpHeaders>) => Promise<string | undefined>) | undefined;
   private readonly tls: ServerTls | undefined;
@@ -189,6 +192,7 @@ export class OtlpHttpServer {
     this.clock = options.clock ?? systemClock;
     this.onError = options.onError ?? ((): void => undefined);
     this.authenticate = options.authenticate;
+    this.includeMetadata = options.includeMetadata === true;
     this.tls = options.tls;
     const routes = new Map<string, Route>();
     for (const signal of Object.values(Signal)) {
@@ -453,6 +457,7 @@ export class OtlpHttpServer {
       batch = { signal: route.signal, bytes: decompressed.bytes, items: -1 };
     }
 
+    if (this.includeMetadata) batch = { ...batch, metadata: metadataFromHeaders(request.headers) };
     const context: ConsumeContext = { signal };
     const result = await route.consumer.consume(batch, context);
     if (isAborted(signal)) return;

@@ -97,7 +97,10 @@ function wholeBatch(attempt: Attempt): Batch {
   const { parts } = attempt;
   const first = parts[0] as Batch;
   if (parts.length === 1) return first;
-  return { signal: first.signal, bytes: Buffer.concat(parts.map((p) => p.bytes)), items: attempt.items };
+  const bytes = Buffer.concat(parts.map((p) => p.bytes));
+  return first.metadata === undefined
+    ? { signal: first.signal, bytes, items: attempt.items }
+    : { signal: first.signal, bytes, items: attempt.items, metadata: first.metadata };
 }
 
 /** A queue, its consumers and the retry loop for one backend. */
@@ -286,7 +289,8 @@ export class Sender {
     if (maxBytes <= 0 || this.queue.length === 0) return { parts: [first], items: first.items, firstAttemptAt };
     let bytes = first.bytes.length;
     const more = this.queue.extract((next) => {
-      if (next.signal !== first.signal) return 'skip';
+      // Parts of requests with other metadata go alone: their credentials may differ.
+      if (next.signal !== first.signal || next.metadata !== first.metadata) return 'skip';
       if (bytes + next.bytes.length > maxBytes) return 'stop';
       bytes += next.bytes.length;
       return 'take';

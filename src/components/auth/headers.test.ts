@@ -82,7 +82,7 @@ describe('otelcol.auth.headers', () => {
       });
     }
 
-    it('warns that from_context and from_attribute never set a header yet', () => {
+    it('warns that from_attribute never sets a header yet (from_context does: request metadata)', () => {
       const { warnings } = expectArguments(
         headersAuthDefinition,
         'header {\n key = "a"\n from_context = "x"\n}\nheader {\n key = "b"\n from_attribute = "y"\n}',
@@ -90,11 +90,23 @@ describe('otelcol.auth.headers', () => {
 
       assert.deepEqual(
         warnings.map((w) => [w.severity, w.code]),
-        [
-          ['warning', 'decode/not-supported'],
-          ['warning', 'decode/not-supported'],
-        ],
+        [['warning', 'decode/not-supported']],
       );
+    });
+
+    it('copies from_context from the request metadata, the first value, when the request has it', async () => {
+      const running = await startComponent(
+        headersAuthDefinition,
+        'header {\n key = "X-Tenant"\n from_context = "X-Scope-OrgID"\n}\nheader {\n key = "x-a"\n value = "1"\n}',
+      );
+      const client = exportedHandler(running.exports).client;
+
+      const withTenant = await client?.headers(new Map([['x-scope-orgid', ['acme', 'other']]]));
+      const without = await client?.headers(new Map());
+
+      assert.deepEqual(withTenant, { 'x-tenant': 'acme', 'x-a': '1' });
+      assert.deepEqual(without, { 'x-a': '1' });
+      await running.stop();
     });
   });
 

@@ -7,15 +7,17 @@
  * in block order: `insert` sets the header only if an earlier block did not, `update` only
  * if one did, `upsert` always, `delete` removes it. Names are sent lower-case.
  *
- * Not yet honoured, with a warning at load time: `from_context` and `from_attribute` copy
- * request metadata and authentication data that otel-lb does not pass to exporters, so
- * those headers are never set; and the actions apply to this handler's headers only, not to
- * headers the exporter sets itself (its `headers` argument), which the Collector's HTTP
- * client also sees. Secret values stay `Secret`s until the header is built.
+ * `from_context` copies the first value of a metadata entry of the request the items came in,
+ * which receivers keep with `include_metadata = true` (a request without the entry gets no
+ * such header). Not yet honoured, with a warning at load time: `from_attribute` (otel-lb
+ * passes no authentication data to exporters); and the actions apply to this handler's
+ * headers only, not to headers the exporter sets itself (its `headers` argument), which the
+ * Collector's HTTP client also sees. Secret values stay `Secret`s until the header is built.
  */
 
 import type { Component, ComponentContext, ComponentDefinition, ComponentExports } from '../../runtime/component.ts';
 import { attr, blocks, body, refine, string, stringOrSecret, type Infer, type Issue } from '../../syntax/schema.ts';
+import type { RequestMetadata } from '../../otlp/batch.ts';
 import type { Secret } from '../../syntax/value.ts';
 import { handlerCapsule, placeholderHandler, type ClientAuthenticator } from '../config/auth.ts';
 import { debugMetricsBlock } from '../config/debug-metrics.ts';
@@ -62,16 +64,12 @@ const headerFields = body(
           code: 'decode/one-of',
         });
       }
-      for (const [field, name] of [
-        ['fromContext', 'from_context'],
-        ['fromAttribute', 'from_attribute'],
-      ] as const) {
-        if (h[field] === undefined) continue;
+      if (h.fromAttribute !== undefined) {
         issues.push({
           severity: 'warning',
-          field,
+          field: 'fromAttribute',
           code: 'decode/not-supported',
-          message: `${name} is not supported by otel-lb yet (exporters get no request metadata or authentication data): header ${JSON.stringify(h.key)} will never be set`,
+          message: `from_attribute is not supported by otel-lb yet (exporters get no authentication data): header ${JSON.stringify(h.key)} will never be set`,
         });
       }
       return issues;
@@ -102,8 +100,11 @@ export const headersArgumentsSchema = body({
 });
 export type HeadersArguments = Infer<typeof headersArgumentsSchema>;
 
-/** The headers the `header` blocks of `args` produce, in block order (see the module comment). */
-export function buildHeaders(args: HeadersArguments): Readonly<Record<string, string>> {
+/**
+ * The headers the `header` blocks of `args` produce, in block order (see the module comment),
+ * for a request with `metadata` (what `from_context` reads; none: those headers are not set).
+ */
+export function buildHeaders(args: HeadersArguments, metadata?: RequestMetadata): Readonly<Record<string, string>> {
   const out = new Map<string, string>();
   for (const h of args.headers) {
     const key = h.key.toLowerCase();
@@ -111,8 +112,13 @@ export function buildHeaders(args: HeadersArguments): Readonly<Record<string, st
       out.delete(key);
       continue;
     }
-    if (h.source.kind !== 'value') continue;
-    const value = typeof h.source.value === 'string' ? h.source.value : h.source.value.reveal();
+    let value: string | undefined;
+    if (h.source.kind === 'value') {
+      value = typeof h.source.value === 'string' ? h.source.value : h.source.value.reveal();
+    } else if (h.source.kind === 'context') {
+      value = metadata?.get(h.source.key.toLowerCase())?.[0];
+    }
+    if (value === undefined) continue;
     if (h.action === 'insert' && out.has(key)) continue;
     if (h.action === 'update' && !out.has(key)) continue;
     out.set(key, value);
@@ -123,10 +129,19 @@ export function buildHeaders(args: HeadersArguments): Readonly<Record<string, st
 class HeadersAuth implements Component<HeadersArguments> {
   readonly exports: ComponentExports;
   private headers: Readonly<Record<string, string>>;
+  private args: HeadersArguments;
 
   constructor(context: ComponentContext, args: HeadersArguments) {
+    this.args = args;
     this.headers = buildHeaders(args);
-    const client: ClientAuthenticator = { requiresTls: false, headers: () => this.headers };
+    const client: ClientAuthenticator = {
+      requiresTls: false,
+      // Static headers are built once; only headers copied from the request are built per call.
+      headers: (metadata) =>
+        metadata !== undefined && this.args.headers.some((h) => h.source.kind === 'context')
+          ? buildHeaders(this.args, metadata)
+          : this.headers,
+    };
     this.exports = {
       handler: handlerCapsule(new LiveHandler(context.id, { client: () => client, server: () => undefined })),
     };
@@ -137,6 +152,7 @@ class HeadersAuth implements Component<HeadersArguments> {
   }
 
   update(args: HeadersArguments): Promise<void> {
+    this.args = args;
     this.headers = buildHeaders(args);
     return Promise.resolve();
   }

@@ -5,6 +5,7 @@
  * side (a check of incoming requests), or both.
  */
 
+import type { RequestMetadata } from '../../otlp/batch.ts';
 import { capsule, type ValueType } from '../../syntax/schema.ts';
 import { capsuleValue, type CapsuleValue } from '../../syntax/value.ts';
 
@@ -21,7 +22,7 @@ export interface ClientAuthenticator {
    * must be cheap when the credentials are static. Rejects when credentials cannot be had
    * (a token file that cannot be read): the request then fails as retryable.
    */
-  headers(): Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
+  headers(metadata?: RequestMetadata): Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
   /**
    * Whether the credentials may only travel over TLS. gRPC refuses basic and bearer
    * credentials on a cleartext connection (components.md §0.4); otel-lb reports that at

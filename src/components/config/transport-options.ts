@@ -37,7 +37,7 @@ export function compressionOf(value: string, transport: 'grpc' | 'http' = 'grpc'
 export function clientAuth(handler: AuthHandler | undefined): ClientAuth | undefined {
   if (handler === undefined) return undefined;
   return {
-    headers: () => handler.client?.headers() ?? {},
+    headers: (metadata) => handler.client?.headers(metadata) ?? {},
     get requiresTransportSecurity() {
       return handler.client?.requiresTls ?? false;
     },

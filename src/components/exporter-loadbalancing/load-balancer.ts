@@ -132,6 +132,13 @@ interface ChangeWaiter {
   readonly reject: (error: Error) => void;
 }
 
+/** A part of `batch`: its signal and metadata, with `bytes` holding `items` of its items. */
+function partOf(batch: Batch, bytes: Uint8Array, items: number): Batch {
+  return batch.metadata === undefined
+    ? { signal: batch.signal, bytes, items }
+    : { signal: batch.signal, bytes, items, metadata: batch.metadata };
+}
+
 /** A set of endpoints asked for and not in use yet. */
 interface WantedSet {
   readonly endpoints: readonly string[];
@@ -242,7 +249,7 @@ export class LoadBalancer implements BatchConsumer {
     if (!this.options.queue.enabled) {
       this.counters.acceptedRequests++;
       this.counters.acceptedItems += split.items;
-      return this.sendParts(topology, batch.signal, parts, context.signal);
+      return this.sendParts(topology, batch, parts, context.signal);
     }
     for (const part of parts) {
       const sender = this.senderAt(topology, part.backend);
@@ -255,7 +262,7 @@ export class LoadBalancer implements BatchConsumer {
       if (!memory.hasRoom(bytes)) return Promise.resolve(this.refuseMemory(memory));
     }
     for (const part of parts) {
-      this.senderAt(topology, part.backend).offer({ signal: batch.signal, bytes: part.bytes, items: part.items });
+      this.senderAt(topology, part.backend).offer(partOf(batch, part.bytes, part.items));
     }
     this.counters.acceptedRequests++;
     this.counters.acceptedItems += split.items;
@@ -499,14 +506,12 @@ export class LoadBalancer implements BatchConsumer {
   /** Queue disabled: sends every part now and answers with the worst outcome. */
   private sendParts(
     topology: Topology,
-    signal: Signal,
+    batch: Batch,
     parts: readonly SplitPart[],
     abort: AbortSignal,
   ): Promise<ExportResult> {
     return Promise.all(
-      parts.map((p) =>
-        this.sendNow(this.senderAt(topology, p.backend), { signal, bytes: p.bytes, items: p.items }, abort),
-      ),
+      parts.map((p) => this.sendNow(this.senderAt(topology, p.backend), partOf(batch, p.bytes, p.items), abort)),
     ).then(worst);
   }
 
@@ -542,12 +547,12 @@ export class LoadBalancer implements BatchConsumer {
           })();
     const abort = this.awaited.get(batch);
     if (abort !== undefined) {
-      this.reroutedResults.set(batch, this.sendParts(topology, batch.signal, parts, abort));
+      this.reroutedResults.set(batch, this.sendParts(topology, batch, parts, abort));
       return;
     }
     for (const part of parts) {
       const sender = this.senderAt(topology, part.backend);
-      const piece: Batch = { signal: batch.signal, bytes: part.bytes, items: part.items };
+      const piece: Batch = partOf(batch, part.bytes, part.items);
       if (!sender.offer(piece, true)) {
         const sending = sender.send(piece).finally(() => this.detached.delete(sending));
         this.detached.add(sending);

@@ -62,7 +62,7 @@ class CountingConsumer implements BatchConsumer {
     let counted = batch;
     if (batch.items < 0) {
       const count = countItems(batch.signal, batch.bytes);
-      if (count.ok) counted = { signal: batch.signal, bytes: batch.bytes, items: count.items };
+      if (count.ok) counted = { ...batch, items: count.items };
     }
     const result = await this.target.consume(counted, context);
     if (counted.items > 0) {
@@ -197,6 +197,7 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       ...(tls === undefined ? {} : { tls }),
       ...(args.auth === undefined ? {} : { authenticate: serverAuthenticate(args.auth) }),
       ...(args.keepalive?.serverParameters === undefined ? {} : { keepalive: args.keepalive.serverParameters }),
+      includeMetadata: args.includeMetadata,
       onError: (error) => {
         this.context.logger.warn('gRPC server error', { err: error });
       },
@@ -221,6 +222,7 @@ class ReceiverOtlp implements Component<ReceiverOtlpArguments> {
       clock: this.context.clock,
       ...(tls === undefined ? {} : { tls }),
       ...(args.auth === undefined ? {} : { authenticate: serverAuthenticate(args.auth) }),
+      includeMetadata: args.includeMetadata,
       onError: (error) => {
         this.context.logger.warn('HTTP server error', { err: error });
       },
