@@ -29,7 +29,7 @@ import { systemClock, type Clock } from '../internal/clock.ts';
 import type { Diagnostic } from '../syntax/diagnostics.ts';
 import { withExports, type Scope } from '../syntax/evaluate.ts';
 import type { SourceFile } from '../syntax/source.ts';
-import { Secret, type Value } from '../syntax/value.ts';
+import { objectValue, Secret, type Value } from '../syntax/value.ts';
 import { describeError, discardLogger, type Logger } from '../telemetry/logger.ts';
 import { MetricsRegistry, type MetricScope } from '../telemetry/metrics.ts';
 import type { Component, ComponentContext } from './component.ts';
@@ -346,7 +346,7 @@ export class Host {
 }
 
 function exportsObject(exports: Readonly<Record<string, Value>>): Value {
-  return { type: 'object', fields: new Map(Object.entries(exports)) };
+  return objectValue(exports);
 }
 
 /**

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { formatDiagnostic } from './diagnostics.ts';
 import {
   createScope,
   evaluate,
@@ -31,40 +30,13 @@ import {
   typeProblem,
   type Value,
 } from './value.ts';
+import { evaluateText } from '../../test/helpers/alloy-eval.ts';
 
 const STDLIB = createStdlib({ env: (name) => (name === 'HOME' ? '/home/otel' : undefined) });
 const SCOPE = createScope({ stdlib: STDLIB });
 
-/** The value as Alloy source-like text, with number kinds: `2`, `2u`, `2.5f`. */
-function show(v: Value): string {
-  switch (v.type) {
-    case 'null':
-      return 'null';
-    case 'number':
-      return v.kind === 'float' ? `${String(v.value)}f` : `${v.value.toString()}${v.kind === 'uint' ? 'u' : ''}`;
-    case 'string':
-      return JSON.stringify(v.value);
-    case 'bool':
-      return String(v.value);
-    case 'array':
-      return `[${v.elements.map(show).join(', ')}]`;
-    case 'object':
-      return `{${[...v.fields].map(([k, x]) => `${k} = ${show(x)}`).join(', ')}}`;
-    case 'function':
-      return `function ${v.name}`;
-    case 'capsule':
-      return secretOf(v) === undefined ? `capsule(${v.typeName})` : 'secret';
-  }
-}
-
-/** Evaluates one expression: its value shown, or `line:col: message` of the failure. */
 function run(text: string, scope: Scope = SCOPE): string {
-  const source = SourceFile.fromText('', text);
-  const parsed = parseExpression(source);
-  assert.ok(parsed.expression, `${text} parses`);
-  const result = evaluate(parsed.expression, scope);
-  if (result.ok) return show(result.value);
-  return result.diagnostics.map((d) => formatDiagnostic(d, source)).join('; ');
+  return evaluateText(text, scope);
 }
 
 describe('evaluate: values and operators (alloy-syntax.md §8 E32)', () => {

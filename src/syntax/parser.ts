@@ -48,7 +48,8 @@ import type {
   Statement,
 } from './ast.ts';
 import { ParseCode, type Diagnostic } from './diagnostics.ts';
-import { Scanner, isPrintable, isValidIdentifier } from './scanner.ts';
+import { Scanner, isValidIdentifier } from './scanner.ts';
+import { goQuote } from './value.ts';
 import { utf8Length, type Pos, type SourceFile } from './source.ts';
 import { Token, binaryPrecedence, tokenName, type BinaryOperator, type UnaryOperator } from './token.ts';
 
@@ -781,47 +782,3 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
 
 const OCTAL = /^[0-7]+$/;
 const HEX = /^[0-9a-fA-F]+$/;
-
-/**
- * Go's `strconv.Quote` (`%q`): double quotes, `\"` and `\\` escaped, printable characters
- * kept, others as `\n`, `\t`, `\x1b`, `\u00a0`, `\U0001f600`.
- */
-export function goQuote(text: string): string {
-  let out = '"';
-  for (const c of text) {
-    const cp = c.codePointAt(0) ?? 0;
-    if (c === '"' || c === '\\') {
-      out += `\\${c}`;
-    } else if (cp >= 0x20 && cp < 0x7f) {
-      out += c;
-    } else if (cp >= 0x80 && isPrintable(cp)) {
-      out += c;
-    } else {
-      out += escapeRune(cp);
-    }
-  }
-  return `${out}"`;
-}
-
-function escapeRune(cp: number): string {
-  switch (cp) {
-    case 0x07:
-      return '\\a';
-    case 0x08:
-      return '\\b';
-    case 0x0c:
-      return '\\f';
-    case 0x0a:
-      return '\\n';
-    case 0x0d:
-      return '\\r';
-    case 0x09:
-      return '\\t';
-    case 0x0b:
-      return '\\v';
-    default:
-      if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, '0')}`;
-      if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, '0')}`;
-      return `\\U${cp.toString(16).padStart(8, '0')}`;
-  }
-}

@@ -31,7 +31,8 @@ import type {
   Statement,
 } from './ast.ts';
 import type { Diagnostic } from './diagnostics.ts';
-import { goQuote, parseFile } from './parser.ts';
+import { parseFile } from './parser.ts';
+import { goQuote } from './value.ts';
 import { utf8Length, type Pos, type SourceFile } from './source.ts';
 
 /** What {@link formatSource} returns. */

@@ -192,11 +192,6 @@ export function capsule<T>(typeName: string, isT: (x: unknown) => x is T): Value
   };
 }
 
-/** Any value, unconverted. */
-export function anyValue(): ValueType<Value> {
-  return { name: 'any', convert: (value) => converted(value) };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Go duration and byte-size parsing
 

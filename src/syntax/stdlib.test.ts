@@ -2,10 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { formatDiagnostic } from './diagnostics.ts';
-import { createScope, evaluate, type Scope } from './evaluate.ts';
-import { parseExpression } from './parser.ts';
-import { SourceFile } from './source.ts';
+import { createScope, type Scope } from './evaluate.ts';
 import {
   DEPRECATED_STDLIB_NAMES,
   EXPERIMENTAL_STDLIB_NAMES,
@@ -26,12 +23,12 @@ import {
   intValue,
   nullValue,
   objectValue,
-  secretOf,
   secretValue,
   stringValue,
   uintValue,
   type Value,
 } from './value.ts';
+import { evaluateText, showValue } from '../../test/helpers/alloy-eval.ts';
 
 const ENV: Readonly<Record<string, string>> = { TEST_VAR: 'Hello!', EMPTY: '' };
 const STDLIB = createStdlib({
@@ -49,34 +46,8 @@ const SCOPE = createScope({
   stdlib: STDLIB,
 });
 
-function show(v: Value): string {
-  switch (v.type) {
-    case 'null':
-      return 'null';
-    case 'number':
-      return v.kind === 'float' ? `${String(v.value)}f` : `${v.value.toString()}${v.kind === 'uint' ? 'u' : ''}`;
-    case 'string':
-      return JSON.stringify(v.value);
-    case 'bool':
-      return String(v.value);
-    case 'array':
-      return `[${v.elements.map(show).join(', ')}]`;
-    case 'object':
-      return `{${[...v.fields].map(([k, x]) => `${k} = ${show(x)}`).join(', ')}}`;
-    case 'function':
-      return `function ${v.name}`;
-    case 'capsule':
-      return secretOf(v) === undefined ? `capsule(${v.typeName})` : 'secret';
-  }
-}
-
 function run(text: string, scope: Scope = SCOPE): string {
-  const source = SourceFile.fromText('', text);
-  const parsed = parseExpression(source);
-  assert.ok(parsed.expression, `${text} parses`);
-  const result = evaluate(parsed.expression, scope);
-  if (result.ok) return show(result.value);
-  return result.diagnostics.map((d) => formatDiagnostic(d, source)).join('; ');
+  return evaluateText(text, scope);
 }
 
 type Table = readonly (readonly [expression: string, result: string])[];
@@ -554,7 +525,7 @@ describe('stdlib: the library', () => {
     assert.deepEqual(constants.fields.get('version'), stringValue('v0.0.0'));
     assert.ok(
       ['amd64', 'arm64', '386', 'arm', 'ppc64le', 's390x', 'riscv64'].includes(
-        show(constants.fields.get('arch') ?? nullValue()).slice(1, -1),
+        showValue(constants.fields.get('arch') ?? nullValue()).slice(1, -1),
       ),
     );
   });

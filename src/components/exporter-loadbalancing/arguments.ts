@@ -164,8 +164,21 @@ function isRoutingKey(v: string): v is RoutingKey {
   return ROUTING_KEYS.includes(v);
 }
 
-function lbIssues(v: { readonly sendingQueue: unknown; readonly retryOnFailure: unknown }): Issue[] {
+function lbIssues(v: {
+  readonly sendingQueue: unknown;
+  readonly retryOnFailure: unknown;
+  readonly timeoutMs: number;
+}): Issue[] {
   const issues: Issue[] = [];
+  if (v.timeoutMs > 0) {
+    issues.push({
+      severity: 'warning',
+      code: 'decode/exporter-level-timeout',
+      field: 'timeoutMs',
+      message:
+        'timeout: otel-lb has no exporter-level send to time out (each backend part has protocol > otlp > timeout); it is ignored',
+    });
+  }
   if (v.sendingQueue !== undefined) {
     issues.push({
       severity: 'warning',

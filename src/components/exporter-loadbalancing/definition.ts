@@ -27,7 +27,6 @@ import { createGrpcClient, loadTls } from '../config/transport-options.ts';
 import { consumerCapsule, placeholderConsumer, SwitchableConsumer } from '../config/consumer.ts';
 import { debugLevel } from '../config/debug-metrics.ts';
 import { createExporterTelemetry, reportDrop, type ExporterTelemetry } from '../config/exporter-telemetry.ts';
-import { ErrorCode, OtelLbError } from '../../errors.ts';
 import { mergeSettings, queueMemory, queueSettings, retryPolicy } from '../config/queue-retry.ts';
 import type { MemoryBudget } from '../../transport/queue.ts';
 import {
@@ -123,12 +122,6 @@ export function createResolver(
   }
 }
 
-function isQueueFull(result: ExportResult): boolean {
-  return (
-    result.kind === 'retryable' && result.error instanceof OtelLbError && result.error.code === ErrorCode.LB_QUEUE_FULL
-  );
-}
-
 /** One resolver and the load balancer it feeds. */
 class Pipeline implements BatchConsumer {
   private lb: LoadBalancer | undefined;
@@ -217,11 +210,7 @@ class Pipeline implements BatchConsumer {
         ),
       );
     }
-    const result = lb.consume(batch, context);
-    void result.then((r) => {
-      if (isQueueFull(r)) this.telemetry.enqueueFailed(batch);
-    });
-    return result;
+    return lb.consume(batch, context);
   }
 
   async shutdown(deadlineMs: number): Promise<void> {
@@ -271,6 +260,9 @@ class Pipeline implements BatchConsumer {
       ...(this.memory === undefined ? {} : { memory: this.memory }),
       clock: this.context.clock,
       createClient: (endpoint) => this.telemetry.wrap(createGrpcClient(endpoint, client, otlp.timeoutMs, tls, logger)),
+      onRefused: (batch) => {
+        this.telemetry.enqueueFailed(batch);
+      },
       onRingChange: (change) => {
         logger.info('backends changed', {
           resolver: this.resolver.name,

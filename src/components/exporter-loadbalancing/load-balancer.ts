@@ -92,6 +92,8 @@ export interface LoadBalancerOptions {
   readonly buildRing?: RingBuilder;
   /** A batch was given up on (for logs and metrics). */
   readonly onDrop?: (endpoint: string, batch: Batch, reason: DropReason, result: ExportResult | undefined) => void;
+  /** A request was refused because a queue or the memory budget was full (for metrics). */
+  readonly onRefused?: (batch: Batch) => void;
   /** A new backend set is in use (for logs and metrics); called right after the swap. */
   readonly onRingChange?: (change: RingChange) => void;
   /** Something went wrong that otel-lb worked around (for logs), e.g. the ring worker failed. */
@@ -253,13 +255,13 @@ export class LoadBalancer implements BatchConsumer {
     }
     for (const part of parts) {
       const sender = this.senderAt(topology, part.backend);
-      if (!sender.hasRoom()) return Promise.resolve(this.refuse(sender));
+      if (!sender.hasRoom()) return Promise.resolve(this.refuse(sender, batch));
     }
     const memory = this.options.memory;
     if (memory !== undefined) {
       let bytes = 0;
       for (const part of parts) bytes += part.bytes.length;
-      if (!memory.hasRoom(bytes)) return Promise.resolve(this.refuseMemory(memory));
+      if (!memory.hasRoom(bytes)) return Promise.resolve(this.refuseMemory(memory, batch));
     }
     for (const part of parts) {
       this.senderAt(topology, part.backend).offer(partOf(batch, part.bytes, part.items));
@@ -471,8 +473,9 @@ export class LoadBalancer implements BatchConsumer {
     return sender;
   }
 
-  private refuse(sender: Sender): ExportResult {
+  private refuse(sender: Sender, batch: Batch): ExportResult {
     this.counters.refusedRequests++;
+    this.options.onRefused?.(batch);
     return retryable(
       new OtelLbError(
         ErrorCode.LB_QUEUE_FULL,
@@ -482,8 +485,9 @@ export class LoadBalancer implements BatchConsumer {
     );
   }
 
-  private refuseMemory(memory: MemoryBudget): ExportResult {
+  private refuseMemory(memory: MemoryBudget, batch: Batch): ExportResult {
     this.counters.refusedRequests++;
+    this.options.onRefused?.(batch);
     const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
     return retryable(
       new OtelLbError(
@@ -498,7 +502,7 @@ export class LoadBalancer implements BatchConsumer {
   private consumeWhole(batch: Batch, topology: Topology, context: ConsumeContext): Promise<ExportResult> {
     const sender = this.senderAt(topology, this.nextMetricsBackend++ % topology.senders.length);
     if (!this.options.queue.enabled) return this.sendNow(sender, batch, context.signal);
-    if (!sender.offer(batch)) return Promise.resolve(this.refuse(sender));
+    if (!sender.offer(batch)) return Promise.resolve(this.refuse(sender, batch));
     this.counters.acceptedRequests++;
     return Promise.resolve(EXPORT_OK);
   }
